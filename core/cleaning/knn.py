@@ -1,0 +1,347 @@
+"""KNN imputation across customers, with scikit-learn's ``KNNImputer`` semantics, made fast.
+
+Rows are customers and columns are days. A missing reading of customer ``i`` on day ``j`` gets
+the plain mean of day ``j`` over the ``k`` donors nearest to ``i`` among those that have a
+reading on day ``j``. The distance is scikit-learn's nan-euclidean one: over the days both
+customers have, ``d^2 = sum((x - y)^2) * n_days / n_common``; two customers with no day in
+common have no distance and are never neighbours. When no donor with a reading on day ``j`` has
+a distance to ``i``, the mean of day ``j`` over all donors is used, as scikit-learn does.
+
+Where this differs from ``KNNImputer``, on purpose:
+
+- a day with no reading from any donor stays in place and stays NaN (``KNNImputer`` drops the
+  column, which shifts every later day); the imputation step fills it along time afterwards;
+- a customer with no readings at all stays NaN (``KNNImputer`` would invent column means);
+- among donors at exactly the same distance the first met is taken, where ``KNNImputer``'s
+  choice depends on its partition routine; values can differ only in such exact ties (many
+  all-zero customers, duplicated rows).
+
+How it is fast and still exact: one float32 matrix product per block of receiving customers
+and chunk of donors (zero-filled values, their squares and the presence masks) gives every
+squared distance roughly, with a known worst-case rounding error proportional to the two
+customers' norms; a second product counts the common days exactly. Compiled loops (numba,
+parallel over customers) then walk each customer's donors in order of the lower bound
+``rough - error``, compute the exact float64 distance of each donor they meet, and stop for a
+day as soon as the next lower bound is no nearer than the k-th exact distance found.
+
+When the customers are their own donors (fitting, cleaning) the distances are symmetric: each
+block of customers is compared with itself and the customers after it only, and every customer
+keeps a short list of its nearest donors by lower bound. A customer whose list cannot prove
+some day's k nearest (rare; days few donors have) is redone against all donors. When donors are
+given (scoring new customers) each block of new customers is compared with every donor.
+Memory stays bounded: one block of distance rows, one donor chunk, the short lists.
+
+Known limit: the cost grows with customers x donors x days (about 8,300 floating-point
+operations per pair at 1,035 days, half that for customers as their own donors), so the full
+SGCC size takes a minute or two of two quiet cores; customers with nothing to fill cost
+nothing as receivers.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import numpy as np
+
+from core.tasks import TaskState, ensure_state
+
+log = logging.getLogger(__name__)
+
+# Distance rows of one block of receivers: rows x donors x 8 bytes (rough float32 sums and
+# common-day counts). This budget keeps a block near 150 MB at any size.
+_BLOCK_BYTES = 150_000_000
+# Donors are stacked into float32 (presence, squares, values) one chunk at a time.
+_DONOR_CHUNK = 4096
+# Customers as their own donors: how many nearest donors (by lower bound) each one keeps.
+_NEAREST_KEPT = 128
+# Worst-case relative rounding of a float32 dot product is about its length times this unit,
+# doubled for the squares and the cross term, with a margin.
+_ROUNDING = 2.2 * 2.0**-24
+
+
+def knn_impute(
+    kwh: np.ndarray,
+    n_neighbors: int = 5,
+    state: TaskState | None = None,
+    donors: np.ndarray | None = None,
+    *,
+    block_rows: int | None = None,
+) -> np.ndarray:
+    """Fill the NaN readings of ``kwh`` (customers x days) from the nearest donor customers.
+
+    ``donors`` is a matrix of the same days whose rows serve as neighbours (the training
+    customers, when scoring new ones); by default the rows of ``kwh`` themselves. Donor values
+    are used as they are, gaps included, never imputed ones. Returns a new array of the input's
+    float type (float32 stays float32); days that no donor has, and customers with no readings,
+    stay NaN. ``block_rows`` sets how many customers are handled per step (progress and cancel
+    come between steps); by default it follows a memory budget.
+    """
+    state = ensure_state(state)
+    kwh = np.asarray(kwh)
+    if kwh.ndim != 2:
+        raise ValueError(f"kwh must be customers x days, got shape {kwh.shape}")
+    if int(n_neighbors) < 1:
+        raise ValueError(f"n_neighbors must be at least 1, got {n_neighbors}")
+    out_dtype = kwh.dtype if kwh.dtype in (np.float32, np.float64) else np.float64
+    donor_matrix = kwh if donors is None else np.asarray(donors)
+    if donor_matrix.ndim != 2 or donor_matrix.shape[1] != kwh.shape[1]:
+        raise ValueError(
+            f"donors have shape {donor_matrix.shape}; they need the same {kwh.shape[1]} days"
+        )
+
+    started = time.perf_counter()
+    out = kwh.astype(out_dtype, copy=True)
+    missing = np.isnan(kwh)
+    donor_present = ~np.isnan(donor_matrix)
+    day_has_donor = donor_present.any(axis=0)
+    day_mean = _day_means(donor_matrix, donor_present)
+    has_reading = ~missing.all(axis=1)
+    receivers = np.flatnonzero(has_reading & (missing & day_has_donor).any(axis=1))
+    if not len(receivers) or not len(donor_matrix):
+        return out
+
+    n_donors, n_days = donor_matrix.shape
+    given_rows = block_rows
+    if block_rows is None:
+        block_rows = max(16, min(2048, _BLOCK_BYTES // (8 * n_donors)))
+    # Donor values are read where present only, in their own precision, without a copy.
+    if donor_matrix.dtype not in (np.float32, np.float64):
+        donor_matrix = donor_matrix.astype(np.float64)
+    donor_values = np.ascontiguousarray(donor_matrix)
+    donor_norms = _squared_norms(donor_values)
+    log.info(
+        "KNN imputation: %d customers to fill, %d donors, %d days, k=%d, %d per block",
+        len(receivers),
+        n_donors,
+        n_days,
+        n_neighbors,
+        block_rows,
+    )
+
+    state.set_status(f"KNN imputation of {len(receivers):,} customers")
+    rest = receivers
+    if donors is None:
+        rest = _fill_from_tiles(
+            donor_values,
+            receivers,
+            donor_present,
+            donor_norms,
+            day_mean,
+            day_has_donor,
+            int(n_neighbors),
+            # smaller blocks follow the triangle more closely (the products stay long)
+            given_rows or max(512, min(block_rows, -(-n_donors // 8))),
+            out,
+            state.child(0.0, 0.95),
+        )
+        log.info("%d customers need their full donor rows", len(rest))
+    if len(rest):
+        _fill_by_blocks(
+            kwh,
+            rest,
+            donor_values,
+            donor_present,
+            donor_norms,
+            day_mean,
+            day_has_donor,
+            int(n_neighbors),
+            block_rows,
+            out,
+            state.child(0.95 if donors is None else 0.0, 1.0),
+        )
+    state.set_progress(1.0)
+
+    log.info("KNN imputation done in %.1f s", time.perf_counter() - started)
+    return out
+
+
+def _fill_from_tiles(
+    kwh, receivers, present, norms, day_mean, day_has_donor, k, block_rows, out, state
+) -> np.ndarray:
+    """Customers as their own donors: the distance matrix is symmetric, so each block of rows
+    is computed against itself and the customers after it only, and serves both the block's
+    rows and, transposed, those later customers: half the products. Every receiver keeps only
+    its nearest donors by lower bound; returns the receivers whose list was too short to prove
+    some day's k nearest (they are redone against all donors)."""
+    # numba loads only when there is something to fill, so importing this module stays quick
+    from core.cleaning.neighbour_search import fill_from_nearest, keep_nearest
+
+    n_customers, n_days = kwh.shape
+    wanted = np.zeros(n_customers, dtype=bool)
+    wanted[receivers] = True
+    later_wanted = np.cumsum(wanted[::-1])[::-1]  # receivers from each row on
+    size = _NEAREST_KEPT
+    kept_lower = np.empty((n_customers, size))
+    kept_index = np.empty((n_customers, size), dtype=np.int64)
+    kept_count = np.zeros(n_customers, dtype=np.int64)
+    overflowed = np.zeros(n_customers, dtype=bool)
+    factor = _ROUNDING * (3 * n_days + 4)
+
+    # Work per block shrinks along the triangle; progress follows the pairs done.
+    starts = list(range(0, n_customers, block_rows))
+    total_pairs = sum(n_customers - a0 for a0 in starts)
+    pairs_done = 0
+    for a0 in starts:
+        state.check()
+        a1 = min(n_customers, a0 + block_rows)
+        pairs_done += n_customers - a0
+        if not later_wanted[a0]:
+            break
+        rough, common = _rough_distances(kwh[a0:a1], present[a0:a1], kwh[a0:], present[a0:])
+        keep_nearest(
+            rough,
+            common,
+            norms[a0:a1],
+            norms[a0:],
+            factor,
+            n_days,
+            a0,
+            wanted[a0:a1],
+            kept_lower[a0:a1],
+            kept_index[a0:a1],
+            kept_count[a0:a1],
+            overflowed[a0:a1],
+        )
+        if a1 < n_customers:
+            keep_nearest(
+                np.ascontiguousarray(rough[:, a1 - a0 :].T),
+                np.ascontiguousarray(common[:, a1 - a0 :].T),
+                norms[a1:],
+                norms[a0:a1],
+                factor,
+                n_days,
+                a0,
+                wanted[a1:],
+                kept_lower[a1:],
+                kept_index[a1:],
+                kept_count[a1:],
+                overflowed[a1:],
+            )
+        state.set_progress(0.95 * pairs_done / total_pairs)
+
+    state.check()
+    filled = kwh[receivers].astype(np.float64)
+    settled = np.zeros(len(receivers), dtype=bool)
+    fill_from_nearest(
+        receivers,
+        kept_lower,
+        kept_index,
+        kept_count,
+        overflowed,
+        kwh,
+        present,
+        day_mean,
+        day_has_donor,
+        k,
+        filled,
+        settled,
+    )
+    out[receivers[settled]] = filled[settled].astype(out.dtype)
+    state.set_progress(1.0)
+    return receivers[~settled]
+
+
+def _fill_by_blocks(
+    kwh,
+    receivers,
+    donor_values,
+    donor_present,
+    donor_norms,
+    day_mean,
+    day_has_donor,
+    k,
+    block_rows,
+    out,
+    state,
+) -> None:
+    """Each block of receivers against every donor, with full distance rows."""
+    from core.cleaning.neighbour_search import fill_block
+
+    n_days = kwh.shape[1]
+    for start in range(0, len(receivers), block_rows):
+        state.check()
+        rows = receivers[start : start + block_rows]
+        block = kwh[rows].astype(np.float64)
+        block_present = ~np.isnan(block)
+        block = np.where(block_present, block, 0.0)
+        rough, common = _rough_distances(block, block_present, donor_values, donor_present)
+        state.check()
+
+        filled = block.copy()
+        filled[~block_present] = np.nan
+        fill_block(
+            rough,
+            common,
+            np.square(block).sum(axis=1),
+            donor_norms,
+            _ROUNDING * (3 * n_days + 4),
+            block,
+            block_present,
+            donor_values,
+            donor_present,
+            day_mean,
+            day_has_donor,
+            k,
+            filled,
+        )
+        out[rows] = filled.astype(out.dtype)
+        state.set_progress(min(1.0, (start + len(rows)) / len(receivers)))
+
+
+def _stacked_rows(values: np.ndarray, present: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``[x^2, mask, -2x]`` (float32, zero where missing) and the mask, for the left side."""
+    x = np.where(present, values, 0.0).astype(np.float32)
+    mask = present.astype(np.float32)
+    return np.concatenate([x * x, mask, -2.0 * x], axis=1), mask
+
+
+def _stacked_donors(values: np.ndarray, present: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``[mask, y^2, y]`` (float32, zero where missing) and the mask, for the right side."""
+    y = np.where(present, values, 0.0).astype(np.float32)
+    mask = present.astype(np.float32)
+    return np.concatenate([mask, y * y, y], axis=1), mask
+
+
+def _squared_norms(values: np.ndarray) -> np.ndarray:
+    """Sum of squares of each row's readings, in float64, a chunk of rows at a time."""
+    norms = np.empty(values.shape[0])
+    for lo in range(0, values.shape[0], _DONOR_CHUNK):
+        chunk = values[lo : lo + _DONOR_CHUNK].astype(np.float64)
+        norms[lo : lo + _DONOR_CHUNK] = np.nansum(chunk * chunk, axis=1)
+    return norms
+
+
+def _day_means(donors: np.ndarray, present: np.ndarray) -> np.ndarray:
+    """Mean reading of each day over the donors that have it (NaN where none has)."""
+    sums = np.zeros(donors.shape[1])
+    for lo in range(0, donors.shape[0], _DONOR_CHUNK):
+        sums += np.nansum(donors[lo : lo + _DONOR_CHUNK], axis=0, dtype=np.float64)
+    counts = present.sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
+
+
+def _rough_distances(
+    block: np.ndarray,
+    block_present: np.ndarray,
+    donor_values: np.ndarray,
+    donor_present: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Float32 sums of squared differences over common days, and common-day counts.
+
+    ``sum over common days (x - y)^2`` expands into one product of the zero-filled values,
+    their squares and the presence masks. In float32 it is only a first sort; the compiled loop
+    bounds its rounding error and recomputes exact float64 distances for the donors it takes.
+    The common-day count is exact in float32 (integers far below 2**24).
+    """
+    left, left_mask = _stacked_rows(block, block_present)
+    n_donors = donor_values.shape[0]
+    rough = np.empty((block.shape[0], n_donors), dtype=np.float32)
+    common = np.empty((block.shape[0], n_donors), dtype=np.float32)
+    for lo in range(0, n_donors, _DONOR_CHUNK):
+        hi = min(n_donors, lo + _DONOR_CHUNK)
+        right, right_mask = _stacked_donors(donor_values[lo:hi], donor_present[lo:hi])
+        rough[:, lo:hi] = left @ right.T
+        common[:, lo:hi] = left_mask @ right_mask.T
+    return rough, common

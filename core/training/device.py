@@ -1,0 +1,41 @@
+"""Where TensorFlow runs: the first GPU it sees, otherwise the CPU.
+
+GPU memory growth is switched on so that TensorFlow takes memory as it needs it rather than
+the whole card at start. The choice is made once per process; the name returned is what a
+trained model records in ``TrainedModel.device``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import platform
+
+log = logging.getLogger(__name__)
+
+_chosen: tuple[str, str] | None = None
+
+
+def choose_device() -> tuple[str, str]:
+    """``(tf_device_spec, readable_name)``, e.g. ``("/GPU:0", "NVIDIA H200")``."""
+    global _chosen
+    if _chosen is not None:
+        return _chosen
+
+    import tensorflow as tf
+
+    gpus = tf.config.list_physical_devices("GPU")
+    for gpu in gpus:
+        try:
+            tf.config.experimental.set_memory_growth(gpu, True)
+        except RuntimeError:  # already initialised by an earlier TensorFlow call
+            log.debug("memory growth could not be set on %s", gpu.name)
+    if gpus:
+        details = tf.config.experimental.get_device_details(gpus[0])
+        name = details.get("device_name") or gpus[0].name
+        _chosen = ("/GPU:0", f"GPU ({name})")
+    else:
+        threads = tf.config.threading.get_intra_op_parallelism_threads() or os.cpu_count()
+        _chosen = ("/CPU:0", f"CPU ({platform.machine()}, {threads} threads)")
+    log.info("TensorFlow runs on %s", _chosen[1])
+    return _chosen

@@ -1,0 +1,1088 @@
+"""The Train page: choose models, settings and protocol; train them one after another, live.
+
+All models of a run train inside one worker task (:func:`train_run`), so every TensorFlow call
+of the run happens on one thread; :class:`TensorFlowLane` makes sure no two TensorFlow tasks
+(training, scoring with a stored model) ever run at the same time.
+
+Stopping: "Skip to next model" and "End the run" both end the current model within one batch
+and keep its best weights. The engine's :func:`core.protocol.run_experiment` ends a whole
+experiment at a stop, so skipping runs a fresh experiment for the remaining models; with the
+same seed it splits and prepares the customers exactly as before (the preparation is repeated,
+which takes a while on the full data set).
+
+Each finished model is stored as it finishes: in the project file when one is open (from the
+worker thread; the project serialises its connection), otherwise in this session's memory.
+:class:`RunBook` is what the Evaluate and Customers pages read runs from, either way.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import QEvent, QObject, Qt, Signal
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QCheckBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QMessageBox,
+    QProgressBar,
+    QPushButton,
+    QRadioButton,
+    QScrollArea,
+    QSpinBox,
+    QSplitter,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from core.tasks import Cancelled, TaskState, ensure_state
+from etd_desktop.pages.base import EmptyState, StatefulPage
+from etd_desktop.widgets.training_curves import TrainingCurves
+from etd_desktop.workers import Task
+from etd_desktop.workspace import Workspace
+
+log = logging.getLogger(__name__)
+
+MODEL_LABELS = {
+    "mlp": "MLP (baseline)",
+    "cnn_lstm": "CNN-LSTM",
+    "conv_lstm": "ConvLSTM",
+    "gbm": "Gradient boosting (yardstick)",
+}
+MODEL_ORDER = ("mlp", "cnn_lstm", "conv_lstm", "gbm")
+BALANCE_NAMES = {
+    "borderline_smote": "Borderline-SMOTE",
+    "smote": "SMOTE",
+    "adasyn": "ADASYN",
+    "random_over": "random oversampling",
+    "random_under": "random undersampling",
+    "none": "no oversampling",
+}
+BATCH_EVENTS_PER_SECOND = 20  # the worker forwards at most this many batch events
+
+PARAM_HELP = {
+    "first_units": "Neurons of the first dense layer (the study: 1034, one per day)",
+    "second_units": "Neurons of the second dense layer (the study: 365)",
+    "dropout": "Share of neurons switched off at random while training, against overfitting",
+    "conv_dropout": "Dropout after the convolutions of each step",
+    "batch_size": "Customers per weight update; larger is faster per epoch, smaller is noisier",
+    "learning_rate": "Step size of the Adam optimiser",
+    "steps": "The series is cut into this many steps of equal length (the study: 11 x 94 days)",
+    "filters": "Convolution filters per layer",
+    "kernel_size": "Days each convolution filter looks at",
+    "pool_size": "Max-pooling window after the convolutions",
+    "lstm_units": "Memory cells of the LSTM layer",
+    "dense_units": "Neurons of the dense layer before the output",
+    "plateau_factor": "Learning rate is multiplied by this when validation loss stalls",
+    "plateau_patience": "Epochs without improvement before the learning rate drops",
+    "min_learning_rate": "The learning rate never drops below this",
+    "max_iter": "Most boosting iterations (trees); early stopping usually ends sooner",
+    "max_leaf_nodes": "Most leaves per tree",
+    "max_depth": "Deepest a tree may grow (0 = no limit)",
+    "min_samples_leaf": "Fewest customers in a leaf",
+    "l2_regularization": "Penalty on large leaf values",
+    "max_bins": "Bins each reading is sorted into before boosting",
+    "n_iter_no_change": "Iterations without validation improvement before boosting stops",
+    "use_readings": "Feed the daily readings themselves",
+    "use_statistics": "Feed per-customer statistics (mean, spread, zero share, trend...)",
+}
+GROUPS = {
+    "architecture": (
+        "first_units",
+        "second_units",
+        "steps",
+        "filters",
+        "kernel_size",
+        "pool_size",
+        "lstm_units",
+        "dense_units",
+        "max_leaf_nodes",
+        "max_depth",
+        "min_samples_leaf",
+        "max_bins",
+        "use_readings",
+        "use_statistics",
+    ),
+    "regularisation": ("dropout", "conv_dropout", "l2_regularization"),
+    "optimisation": (
+        "batch_size",
+        "learning_rate",
+        "plateau_factor",
+        "plateau_patience",
+        "min_learning_rate",
+        "max_iter",
+        "n_iter_no_change",
+    ),
+}
+
+
+# the run book: runs of this session and of the project ----------------------------------------
+class RunBook(QObject):
+    """Runs the Evaluate and Customers pages can show, from the project or from memory.
+
+    Project runs have positive ids (the project's); runs made without a project have negative
+    ids and live until the window closes. ``detail(run_id)`` has the shape of
+    :meth:`core.project.Project.run`.
+    """
+
+    changed = Signal()
+
+    def __init__(self, workspace: Workspace):
+        super().__init__(workspace)
+        self.workspace = workspace
+        self._memory: dict[int, dict] = {}
+        self._cache: dict[int, dict] = {}
+        workspace.project_changed.connect(self._project_changed)
+
+    def _project_changed(self) -> None:
+        self._cache.clear()
+        self.changed.emit()
+
+    @property
+    def project(self):
+        return self.workspace.project
+
+    def runs(self) -> list[dict]:
+        """Runs with at least one stored model, oldest first (project runs, then memory)."""
+        out = []
+        if self.project is not None:
+            for run in self.project.list_runs():
+                if run.get("results"):
+                    out.append(_summary(run["id"], run, list(run["results"])))
+        for run_id, run in self._memory.items():
+            if run["results"]:
+                out.append(_summary(run_id, run, list(run["results"])))
+        return out
+
+    def detail(self, run_id: int) -> dict:
+        if run_id < 0:
+            return self._memory[run_id]
+        if run_id not in self._cache:
+            self._cache[run_id] = self.project.run(run_id)
+        return self._cache[run_id]
+
+    def scores(self, run_id: int, model: str):
+        if run_id < 0:
+            return self._memory[run_id]["scores"][model]
+        return self.project.scores(run_id, model)
+
+    def load_artifact(self, run_id: int, model: str):
+        """The stored model (call in a TensorFlow worker: Keras loads here)."""
+        if run_id < 0:
+            from core.artifact import load_artifact
+
+            return load_artifact(self._memory[run_id]["artifacts"][model])
+        return self.project.load_artifact(run_id, model)
+
+    def run_label(self, run_id: int) -> str:
+        for run in self.runs():
+            if run["id"] == run_id:
+                return run["label"]
+        return f"run {run_id}"
+
+    # written by the Train page -------------------------------------------------------------
+    def new_memory_run(self, record: dict) -> int:
+        run_id = -(len(self._memory) + 1)
+        self._memory[run_id] = {
+            "id": run_id,
+            "protocol": record.get("protocol"),
+            "record": dict(record),
+            "started": record.get("started", ""),
+            "results": {},
+            "scores": {},
+            "artifacts": {},
+        }
+        return run_id
+
+    def add_memory_result(self, run_id: int, model: str, result: dict, scores, artifact) -> None:
+        run = self._memory[run_id]
+        run["results"][model] = result
+        run["scores"][model] = scores
+        run["artifacts"][model] = artifact
+        self.changed.emit()
+
+    def project_result_stored(self, run_id: int) -> None:
+        self._cache.pop(run_id, None)
+        self.changed.emit()
+
+    def take_event(self, kind: str, payload: dict, run_id: int | None) -> int | None:
+        """Keep what a :func:`train_run` event says; returns the run's id (known from
+        ``run_started`` on)."""
+        if kind == "run_started":
+            given = payload.get("run_id")
+            return given if given is not None else self.new_memory_run(payload.get("record", {}))
+        if kind == "model_done":
+            if payload.get("stored"):
+                self.project_result_stored(run_id)
+            else:
+                self.add_memory_result(
+                    run_id,
+                    payload["model"],
+                    payload["result"],
+                    payload["scores"],
+                    payload["artifact_dir"],
+                )
+        return run_id
+
+
+def _summary(run_id: int, run: dict, models: list[str]) -> dict:
+    protocol = str(run.get("protocol") or (run.get("record") or {}).get("protocol") or "")
+    leaking = protocol.startswith("paper")
+    started = str(run.get("started") or "")[:16].replace("T", " ")
+    where = "" if run_id > 0 else " (not saved)"
+    label = f"Run {abs(run_id)}{where}: {'PAPER, leaking' if leaking else 'honest'}, {started}"
+    return {
+        "id": run_id,
+        "protocol": protocol,
+        "leaking": leaking,
+        "models": models,
+        "started": started,
+        "label": label.rstrip(", "),
+    }
+
+
+def run_book(workspace: Workspace) -> RunBook:
+    """The workspace's run book, made on first use (shared by the three pages)."""
+    book = getattr(workspace, "_etd_run_book", None)
+    if book is None:
+        book = RunBook(workspace)
+        workspace._etd_run_book = book
+    return book
+
+
+# one TensorFlow task at a time ------------------------------------------------------------------
+class TensorFlowLane(QObject):
+    """Starts TensorFlow tasks one after another (Keras prediction is not thread-safe)."""
+
+    def __init__(self, workspace: Workspace):
+        super().__init__(workspace)
+        self.tasks = workspace.tasks
+        self._waiting: list[Task] = []
+        self.current: Task | None = None
+
+    def run(self, name: str, fn, *args, **kwargs) -> Task:
+        task = Task(name, fn, *args, **kwargs)
+        task.ended.connect(self._next)
+        self._waiting.append(task)
+        if self.current is None:
+            self._next()
+        return task
+
+    def _next(self) -> None:
+        self.current = None
+        if self._waiting:
+            self.current = self._waiting.pop(0)
+            self.tasks.start(self.current)
+
+
+def tensorflow_lane(workspace: Workspace) -> TensorFlowLane:
+    lane = getattr(workspace, "_etd_tensorflow_lane", None)
+    if lane is None:
+        lane = TensorFlowLane(workspace)
+        workspace._etd_tensorflow_lane = lane
+    return lane
+
+
+# the worker side -----------------------------------------------------------------------------
+class _EitherFlag:
+    """Set when this model's stop or the whole task's stop was asked."""
+
+    def __init__(self, outer: TaskState):
+        self.own = threading.Event()
+        self.outer = outer
+
+    def set(self) -> None:
+        self.own.set()
+
+    def is_set(self) -> bool:
+        return self.own.is_set() or self.outer.cancelled
+
+
+class _ExperimentState(TaskState):
+    """The state one experiment sees: its own stop flag, reports go to the task's state.
+
+    Batch events are thinned to :data:`BATCH_EVENTS_PER_SECOND`: the GUI needs a moving
+    curve, not every one of hundreds of batches a second.
+    """
+
+    def __init__(self, outer: TaskState):
+        super().__init__()
+        self._cancel = _EitherFlag(outer)
+        self._outer = outer
+        self._last_batch = 0.0
+
+    def set_progress(self, fraction: float) -> None:
+        self.progress = fraction
+        self._outer.set_progress(fraction)
+
+    def set_status(self, text: str) -> None:
+        self.status = text
+        self._outer.set_status(text)
+
+    def emit(self, kind: str, payload: dict) -> None:
+        if kind == "batch":
+            now = time.monotonic()
+            last = payload.get("batch") == payload.get("batches")
+            if now - self._last_batch < 1.0 / BATCH_EVENTS_PER_SECOND and not last:
+                return
+            self._last_batch = now
+        self._outer.emit(kind, payload)
+
+
+class RunControl:
+    """Lets the GUI end the model now training (the run then goes on with the next one)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._state: _ExperimentState | None = None
+        self.skipped_models = 0
+
+    def attach(self, state: _ExperimentState) -> None:
+        with self._lock:
+            self._state = state
+
+    def skip_current(self) -> None:
+        with self._lock:
+            if self._state is not None:
+                self._state.cancel()
+
+
+def model_result(outcome, protocol: str) -> tuple[dict, Any]:
+    """What is stored of one finished model: result fields and the ranked test scores."""
+    from core.scoring import rank_scores
+
+    metrics = {**outcome.metrics, **outcome.summary()}
+    metrics["roc_curve"] = outcome.metrics.get("roc_curve")
+    metrics["pr_curve"] = outcome.metrics.get("pr_curve")
+    metrics["protocol"] = protocol
+    metrics["leaking"] = protocol == "paper"
+    test = {
+        "customer": [str(c) for c in outcome.test_customers],
+        "label": [int(v) for v in outcome.test_labels],
+        "score": [float(v) for v in outcome.test_scores],
+        "synthetic": [bool(v) for v in outcome.test_synthetic],
+    }
+    curves = {"roc": metrics["roc_curve"], "pr": metrics["pr_curve"], "test": test}
+    real = ~np.asarray(outcome.test_synthetic, dtype=bool)
+    scores = rank_scores(
+        np.asarray(outcome.test_customers, dtype=object)[real],
+        np.asarray(outcome.test_scores, dtype=np.float64)[real],
+        float(outcome.threshold),
+    )
+    result = {
+        "metrics": _finite(metrics),
+        "history": outcome.history,
+        "curves": curves,
+        "threshold": float(outcome.threshold),
+        "stopped": bool(outcome.stopped),
+        "seconds": float(outcome.seconds),
+    }
+    return result, scores
+
+
+def _finite(value):
+    """JSON-safe copy: NaN and infinities become None."""
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    if isinstance(value, float | np.floating):
+        return float(value) if math.isfinite(value) else None
+    if isinstance(value, np.integer):
+        return int(value)
+    return value
+
+
+def train_run(data, plan: dict, control: RunControl, project=None, state=None) -> dict:
+    """Train ``plan["models"]`` one after another and store each as it finishes.
+
+    ``plan``: models, protocol, split, balance, balance_params, model_params, epochs,
+    patience, seed, recipe (dict or None), dataset_id. Emits ``"run_started"`` {run_id or
+    None}, the engine's ``"batch"`` / ``"epoch"`` events, ``"model_started"`` {model},
+    ``"model_done"`` {model, result, scores, artifact_dir, stored} and ``"model_skipped"``
+    {model, reason}. Returns {run_id, done, skipped, stopped}.
+    """
+    from core.protocol import run_experiment
+    from core.recipe import Recipe
+
+    state = ensure_state(state)
+    recipe = Recipe.from_dict(plan["recipe"]) if plan.get("recipe") else Recipe()
+    protocol = plan.get("protocol", "honest")
+    record = {
+        "protocol": protocol,
+        "leaking": protocol == "paper",
+        "models": list(plan["models"]),
+        "seed": int(plan.get("seed", 0)),
+        "split": list(plan.get("split", (0.64, 0.16, 0.2))),
+        "dataset_id": plan.get("dataset_id"),
+        "device": plan.get("device"),
+        "params": {k: v for k, v in plan.items() if k not in ("recipe",)},
+        "recipe": recipe.to_dict(),
+    }
+    run_id = project.add_run(record) if project is not None else None
+    state.emit("run_started", {"run_id": run_id, "record": record})
+    out_dir = Path(tempfile.mkdtemp(prefix="etd-train-"))
+    done: list[str] = []
+    skipped: dict[str, str] = {}
+    warnings: list[str] = []
+    remaining = list(plan["models"])
+
+    def on_model_done(outcome) -> None:
+        if not outcome.ok:
+            if not str(outcome.skipped or "").startswith("not run"):
+                skipped[outcome.name] = str(outcome.skipped)
+                state.emit("model_skipped", {"model": outcome.name, "reason": outcome.skipped})
+            return
+        result, scores = model_result(outcome, protocol)
+        if project is not None:
+            project.add_model_result(
+                run_id, outcome.name, **result, artifact_dir=outcome.artifact_dir, scores=scores
+            )
+        done.append(outcome.name)
+        state.emit(
+            "model_done",
+            {
+                "model": outcome.name,
+                "result": result,
+                "scores": scores,
+                "artifact_dir": outcome.artifact_dir,
+                "stored": project is not None,
+            },
+        )
+
+    stopped = False
+    while remaining and not state.cancelled:
+        inner = _ExperimentState(state)
+        control.attach(inner)
+        state.emit("model_started", {"model": remaining[0]})
+        try:
+            result = run_experiment(
+                data,
+                recipe=recipe,
+                models=remaining,
+                protocol=protocol,
+                split=tuple(plan.get("split", (0.64, 0.16, 0.2))),
+                balance=plan.get("balance", "borderline_smote"),
+                balance_params=plan.get("balance_params") or None,
+                model_params=plan.get("model_params") or None,
+                epochs=int(plan.get("epochs", 400)),
+                patience=int(plan.get("patience", 50)),
+                seed=int(plan.get("seed", 0)),
+                out_dir=out_dir,
+                state=inner,
+                on_model_done=on_model_done,
+            )
+        except Cancelled:
+            if not state.cancelled:  # skipped while preparing: go on with the next model
+                skipped[remaining[0]] = "skipped by the user before it trained"
+                remaining = remaining[1:]
+                continue
+            stopped = True
+            break
+        warnings.extend(w for w in result.warnings if w not in warnings)
+        finished = [m for m, o in result.outcomes.items() if not _not_run(o)]
+        remaining = [m for m in remaining if m not in finished]
+        if inner.cancelled and not state.cancelled and remaining:
+            state.set_status(f"going on with {MODEL_LABELS.get(remaining[0], remaining[0])}")
+    stopped = stopped or state.cancelled
+    for name in remaining:
+        skipped.setdefault(name, "not run: the run was ended")
+    if project is not None:
+        project.finish_run(run_id, stopped=stopped, warnings=warnings)
+    return {
+        "run_id": run_id,
+        "done": done,
+        "skipped": skipped,
+        "stopped": stopped,
+        "warnings": warnings,
+    }
+
+
+def _not_run(outcome) -> bool:
+    return str(outcome.skipped or "").startswith("not run")
+
+
+# the page ------------------------------------------------------------------------------------
+class ModelSettings(QGroupBox):
+    """A model's checkbox and its hyperparameters, grouped, defaults from the study."""
+
+    def __init__(self, name: str, checked: bool, parent=None):
+        super().__init__(MODEL_LABELS[name], parent)
+        from core.models import default_params
+
+        self.name = name
+        self.defaults = default_params(name)
+        self.setCheckable(True)
+        self.setChecked(checked)
+        self.editors: dict[str, QWidget] = {}
+        layout = QVBoxLayout(self)
+        self.toggle = QPushButton("Settings...")
+        self.toggle.setCheckable(True)
+        self.toggle.setFlat(True)
+        self.toggle.setToolTip("Show the hyperparameters (the reference method's by default)")
+        layout.addWidget(self.toggle, 0, Qt.AlignmentFlag.AlignLeft)
+        self.body = QWidget()
+        body = QVBoxLayout(self.body)
+        body.setContentsMargins(0, 0, 0, 0)
+        for group, keys in GROUPS.items():
+            present = [k for k in keys if k in self.defaults]
+            if not present:
+                continue
+            form = QFormLayout()
+            title = QLabel(f"<i>{group}</i>")
+            body.addWidget(title)
+            for key in present:
+                editor = _editor(self.defaults[key])
+                editor.setToolTip(PARAM_HELP.get(key, key))
+                label = QLabel(key.replace("_", " "))
+                label.setToolTip(PARAM_HELP.get(key, key))
+                form.addRow(label, editor)
+                self.editors[key] = editor
+            body.addLayout(form)
+        reset = QPushButton("Reset to the study's values")
+        reset.clicked.connect(self.reset)
+        body.addWidget(reset, 0, Qt.AlignmentFlag.AlignLeft)
+        self.body.setVisible(False)
+        self.toggle.toggled.connect(self.body.setVisible)
+        layout.addWidget(self.body)
+
+    def params(self) -> dict:
+        """Only the settings changed from the defaults (the engine fills in the rest)."""
+        out = {}
+        for key, editor in self.editors.items():
+            value = _value(editor, self.defaults[key])
+            if value != self.defaults[key]:
+                out[key] = value
+        return out
+
+    def reset(self) -> None:
+        for key, editor in self.editors.items():
+            _set_value(editor, self.defaults[key])
+
+
+def _editor(default) -> QWidget:
+    if isinstance(default, bool):
+        box = QCheckBox()
+        box.setChecked(default)
+        return box
+    if isinstance(default, int) or default is None:
+        spin = QSpinBox()
+        spin.setRange(0, 100_000)
+        spin.setValue(int(default or 0))
+        if default is None:
+            spin.setSpecialValueText("no limit")
+        return spin
+    if isinstance(default, float):
+        spin = QDoubleSpinBox()
+        spin.setDecimals(5 if default < 0.01 else 4)
+        spin.setRange(0.0, 1_000.0)
+        spin.setSingleStep(default / 2 if default else 0.1)
+        spin.setValue(default)
+        return spin
+    return QLineEdit(str(default))
+
+
+def _value(editor: QWidget, default):
+    if isinstance(editor, QCheckBox):
+        return editor.isChecked()
+    if isinstance(editor, QSpinBox):
+        value = editor.value()
+        return None if default is None and value == 0 else value
+    if isinstance(editor, QDoubleSpinBox):
+        return editor.value()
+    return editor.text()
+
+
+def _set_value(editor: QWidget, value) -> None:
+    if isinstance(editor, QCheckBox):
+        editor.setChecked(bool(value))
+    elif isinstance(editor, QSpinBox):
+        editor.setValue(int(value or 0))
+    elif isinstance(editor, QDoubleSpinBox):
+        editor.setValue(float(value))
+    else:
+        editor.setText(str(value))
+
+
+class _CloseGuard(QObject):
+    """Asks before the window closes during training, then stops the run cleanly."""
+
+    def __init__(self, page: TrainPage):
+        super().__init__(page)
+        self.page = page
+
+    def eventFilter(self, obj, event) -> bool:  # noqa: N802 - Qt override
+        if event.type() == QEvent.Type.Close and self.page.is_busy():
+            if not self.page.ask_close():
+                event.ignore()
+                return True
+            self.page.request_stop_and_wait()
+        return False
+
+
+class TrainPage(StatefulPage):
+    title = "Train"
+    run_finished = Signal(object)  # train_run's summary dict
+
+    def __init__(self, workspace: Workspace, parent=None):
+        empty = EmptyState(
+            "Open a labelled data set to train",
+            "Training needs customers with known labels (theft or normal). Open a data file "
+            "with a FLAG column, a project, or the demo data on the Data page.",
+            "Go to the Data page",
+        )
+        super().__init__(workspace, empty, parent)
+        empty.button.clicked.connect(lambda: self.go_to("data"))
+        self.book = run_book(workspace)
+        self.task: Task | None = None
+        self.control: RunControl | None = None
+        self.run_id: int | None = None
+        self.curves: dict[str, TrainingCurves] = {}
+        self.current_model: str | None = None
+        self.last_summary: dict | None = None
+        self.ask_close = self._ask_close
+        self._guard = _CloseGuard(self)
+        self._guarded = None
+        self._build()
+        workspace.data_changed.connect(self._data_changed)
+        workspace.cleaned_changed.connect(self._data_changed)
+        workspace.balance_changed.connect(self._data_changed)
+        self._data_changed()
+
+    # building ------------------------------------------------------------------------------
+    def _build(self) -> None:
+        settings = QWidget()
+        column = QVBoxLayout(settings)
+        self.model_boxes = {
+            name: ModelSettings(name, checked=name in ("mlp", "gbm")) for name in MODEL_ORDER
+        }
+        heading = QLabel("<b>Models</b> (trained one after another, in this order)")
+        column.addWidget(heading)
+        for box in self.model_boxes.values():
+            column.addWidget(box)
+
+        protocol_box = QGroupBox("Protocol")
+        protocol = QVBoxLayout(protocol_box)
+        self.honest_button = QRadioButton("Honest: split customers first (recommended)")
+        self.honest_button.setToolTip(
+            "Customers are split before anything is learned; the cleaning and the oversampler "
+            "are fitted on training customers only; validation and test stay real customers."
+        )
+        self.paper_button = QRadioButton("Reproduce the paper (leaks)")
+        self.paper_button.setToolTip(
+            "The 2021 study's order: oversample everybody, then split. Only for comparison."
+        )
+        self.honest_button.setChecked(True)
+        self._protocol_group = QButtonGroup(self)
+        self._protocol_group.addButton(self.honest_button)
+        self._protocol_group.addButton(self.paper_button)
+        self.leak_warning = QLabel(
+            "<b>Leaks:</b> the study oversampled before splitting, so synthetic thieves made "
+            "from test thieves sit in training and synthetic thieves sit in the test set. Its "
+            "figures are inflated; the run is marked as leaking everywhere."
+        )
+        self.leak_warning.setWordWrap(True)
+        self.leak_warning.setStyleSheet(
+            "QLabel { background: #fde2dc; color: #7a1f0c; border: 1px solid #e8613c;"
+            " border-radius: 4px; padding: 6px; }"
+        )
+        self.leak_warning.setVisible(False)
+        self.paper_button.toggled.connect(self.leak_warning.setVisible)
+        protocol.addWidget(self.honest_button)
+        protocol.addWidget(self.paper_button)
+        protocol.addWidget(self.leak_warning)
+        column.addWidget(protocol_box)
+
+        split_box = QGroupBox("Split, seed and stopping")
+        form = QFormLayout(split_box)
+        self.train_share = _percent_spin(64, "Share of customers the models learn from")
+        self.val_share = _percent_spin(16, "Share used for early stopping and the threshold")
+        self.test_label = QLabel()
+        self.train_share.valueChanged.connect(self._update_test_share)
+        self.val_share.valueChanged.connect(self._update_test_share)
+        self.seed = QSpinBox()
+        self.seed.setRange(0, 2**31 - 1)
+        self.seed.setToolTip("Same seed, same split and same training: runs can be repeated")
+        self.epochs = QSpinBox()
+        self.epochs.setRange(1, 10_000)
+        self.epochs.setValue(400)
+        self.epochs.setToolTip("Most epochs per model (the study: 400); early stopping ends sooner")
+        self.patience = QSpinBox()
+        self.patience.setRange(1, 10_000)
+        self.patience.setValue(50)
+        self.patience.setToolTip(
+            "Epochs without a better validation loss before training stops "
+            "(the study: 50); the best epoch's weights are kept"
+        )
+        form.addRow("training %", self.train_share)
+        form.addRow("validation %", self.val_share)
+        form.addRow("test %", self.test_label)
+        form.addRow("seed", self.seed)
+        form.addRow("maximum epochs", self.epochs)
+        form.addRow("patience", self.patience)
+        column.addWidget(split_box)
+        self.balance_label = QLabel()
+        self.balance_label.setWordWrap(True)
+        self.recipe_label = QLabel()
+        self.recipe_label.setWordWrap(True)
+        column.addWidget(self.recipe_label)
+        column.addWidget(self.balance_label)
+        column.addStretch(1)
+        self._update_test_share()
+
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(settings)
+        scroll.setMinimumWidth(360)
+
+        # right: controls, progress and the curves
+        right = QWidget()
+        rcol = QVBoxLayout(right)
+        buttons = QHBoxLayout()
+        self.start_button = QPushButton("Start training")
+        self.start_button.setDefault(True)
+        self.skip_button = QPushButton("Skip to next model")
+        self.skip_button.setToolTip("End this model now (its best weights are kept) and go on")
+        self.end_button = QPushButton("End the run")
+        self.end_button.setToolTip(
+            "End this model now (its best weights are kept) and train no further model"
+        )
+        self.results_button = QPushButton("See the results")
+        self.start_button.clicked.connect(self.start)
+        self.skip_button.clicked.connect(self.skip_model)
+        self.end_button.clicked.connect(self.end_run)
+        self.results_button.clicked.connect(lambda: self.go_to("evaluate"))
+        for button in (self.start_button, self.skip_button, self.end_button):
+            buttons.addWidget(button)
+        buttons.addStretch(1)
+        buttons.addWidget(self.results_button)
+        rcol.addLayout(buttons)
+        self.headline = QLabel("Choose the models and press Start.")
+        font = self.headline.font()
+        font.setPointSizeF(font.pointSizeF() * 1.15)
+        font.setBold(True)
+        self.headline.setFont(font)
+        self.timing = QLabel("")
+        self.device_label = QLabel("")
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 1000)
+        self.progress.setTextVisible(False)
+        self.progress.setMaximumHeight(10)
+        self.status = QLabel("")
+        self.status.setWordWrap(True)
+        rcol.addWidget(self.headline)
+        info = QHBoxLayout()
+        info.addWidget(self.timing, 1)
+        info.addWidget(self.device_label)
+        rcol.addLayout(info)
+        rcol.addWidget(self.progress)
+        rcol.addWidget(self.status)
+        self.curve_tabs = QTabWidget()
+        rcol.addWidget(self.curve_tabs, 1)
+        self.results_label = QLabel("")
+        self.results_label.setWordWrap(True)
+        self.results_label.setTextFormat(Qt.TextFormat.RichText)
+        rcol.addWidget(self.results_label)
+
+        splitter = QSplitter()
+        splitter.addWidget(scroll)
+        splitter.addWidget(right)
+        splitter.setStretchFactor(1, 1)
+        splitter.setSizes([380, 1000])
+        layout = QVBoxLayout(self.content)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(splitter)
+        self._set_running(False)
+
+    def _update_test_share(self) -> None:
+        test = 100 - self.train_share.value() - self.val_share.value()
+        self.test_label.setText(f"{test}" if test > 0 else "<b>none left: lower the others</b>")
+
+    # state ---------------------------------------------------------------------------------
+    def _data_changed(self) -> None:
+        data = self.workspace.data
+        has_labels = data is not None and data.theft_count > 0 and data.normal_count > 0
+        self.show_content(has_labels)
+        if data is not None and not has_labels:
+            self.empty.heading.setText("This data set has no labels to learn from")
+        cleaned = self.workspace.cleaned
+        if cleaned is not None:
+            self.recipe_label.setText(
+                "<b>Cleaning:</b> the recipe chosen on the Clean page, fitted again on the "
+                "training customers only."
+            )
+        else:
+            self.recipe_label.setText(
+                "<b>Cleaning:</b> the reference recipe (3% missing-data filter, KNN k=5, "
+                "extreme IQR fences capped, min-max per day); change it on the Clean page."
+            )
+        method = self.workspace.balance.method
+        self.balance_label.setText(
+            f"<b>Oversampling:</b> {BALANCE_NAMES.get(method, method)} of the training "
+            "customers only (change it on the Balance page)."
+        )
+
+    def is_busy(self) -> bool:
+        return self.task is not None and self.task.outcome is None
+
+    def _set_running(self, running: bool) -> None:
+        self.start_button.setEnabled(not running)
+        self.skip_button.setEnabled(running)
+        self.end_button.setEnabled(running)
+        for box in self.model_boxes.values():
+            box.setEnabled(not running)
+
+    def plan(self) -> dict:
+        models = [name for name, box in self.model_boxes.items() if box.isChecked()]
+        train = self.train_share.value() / 100
+        val = self.val_share.value() / 100
+        cleaned = self.workspace.cleaned
+        balance = self.workspace.balance
+        return {
+            "models": models,
+            "protocol": "paper" if self.paper_button.isChecked() else "honest",
+            "split": [train, val, round(1.0 - train - val, 6)],
+            "seed": self.seed.value(),
+            "epochs": self.epochs.value(),
+            "patience": self.patience.value(),
+            "model_params": {n: b.params() for n, b in self.model_boxes.items() if b.params()},
+            "balance": balance.method,
+            "balance_params": dict(balance.params),
+            "recipe": dict(cleaned.recipe) if cleaned is not None else None,
+            "dataset_id": self.workspace.dataset_id,
+            "device": self._device(),
+        }
+
+    def _device(self) -> str:
+        return str(getattr(self.window(), "device", "") or "CPU")
+
+    # running -------------------------------------------------------------------------------
+    def start(self, plan: dict | None = None) -> Task | None:
+        if self.is_busy() or self.workspace.data is None:
+            return None
+        plan = plan or self.plan()
+        if not plan["models"]:
+            self.headline.setText("Choose at least one model.")
+            return None
+        if plan["split"][2] <= 0:
+            self.headline.setText(
+                "The split leaves no test customers: lower training or validation."
+            )
+            return None
+        self.curve_tabs.clear()
+        for widget in self.curves.values():
+            widget.stop_timer()
+            widget.deleteLater()
+        self.curves = {}
+        for name in plan["models"]:
+            step = "boosting iteration" if name == "gbm" else "epoch"
+            widget = TrainingCurves(MODEL_LABELS.get(name, name), step_name=step)
+            self.curves[name] = widget
+            self.curve_tabs.addTab(widget, MODEL_LABELS.get(name, name))
+        self.results_label.setText("")
+        self.headline.setText("Preparing the customers...")
+        self.timing.setText("")
+        self.device_label.setText(f"Device: {plan.get('device') or 'CPU'}")
+        self.run_id = None
+        self.control = RunControl()
+        self._results: list[str] = []
+        self.workspace.wait_for_writes()  # the data set must be stored before the run refers to it
+        plan["dataset_id"] = self.workspace.dataset_id
+        self.task = tensorflow_lane(self.workspace).run(
+            "Training", train_run, self.workspace.data, plan, self.control, self.workspace.project
+        )
+        self.task.event.connect(self._on_event)
+        self.task.progress.connect(lambda f: self.progress.setValue(int(f * 1000)))
+        self.task.status.connect(self.status.setText)
+        self.task.finished.connect(self._on_finished)
+        self.task.failed.connect(self._on_failed)
+        self.task.stopped.connect(lambda: self._on_finished({"stopped": True, "done": []}))
+        self._set_running(True)
+        self._guard_window(True)
+        return self.task
+
+    def skip_model(self) -> None:
+        if self.control is not None and self.is_busy():
+            self.status.setText("Stopping this model after the current batch...")
+            self.control.skip_current()
+
+    def end_run(self) -> None:
+        if self.is_busy():
+            self.status.setText("Ending the run after the current batch...")
+            self.task.stop()
+
+    def request_stop_and_wait(self, timeout_ms: int = 30_000) -> bool:
+        """Stop the run and block until its thread ended (window closing, tests)."""
+        if not self.is_busy():
+            return True
+        self.task.stop()
+        return self.task.wait(timeout_ms)
+
+    def _ask_close(self) -> bool:
+        answer = QMessageBox.question(
+            self,
+            "Training is running",
+            "A model is training. Stop it and close? The models finished so far are kept; the "
+            "one training now keeps its best weights.",
+        )
+        return answer == QMessageBox.StandardButton.Yes
+
+    def _guard_window(self, on: bool) -> None:
+        window = self.window()
+        if on and window is not self and self._guarded is None:
+            window.installEventFilter(self._guard)
+            self._guarded = window
+        elif not on and self._guarded is not None:
+            self._guarded.removeEventFilter(self._guard)
+            self._guarded = None
+
+    # events from the worker (GUI thread) ---------------------------------------------------
+    def _on_event(self, kind: str, payload: dict) -> None:
+        if kind == "batch":
+            widget = self.curves.get(payload.get("model"))
+            if widget is not None:
+                widget.add_batch(payload)
+        elif kind == "epoch":
+            self._on_epoch(payload)
+        elif kind == "run_started":
+            self.run_id = self.book.take_event(kind, payload, None)
+        elif kind == "model_started":
+            self._show_model(payload["model"])
+        elif kind == "model_done":
+            self._on_model_done(payload)
+        elif kind == "model_skipped":
+            name = payload["model"]
+            self._results.append(f"{MODEL_LABELS.get(name, name)}: skipped ({payload['reason']})")
+            self.results_label.setText("<br>".join(self._results))
+
+    def _show_model(self, name: str) -> None:
+        self.current_model = name
+        widget = self.curves.get(name)
+        if widget is not None:
+            self.curve_tabs.setCurrentWidget(widget)
+
+    def _on_epoch(self, payload: dict) -> None:
+        name = payload.get("model")
+        widget = self.curves.get(name)
+        if widget is None:
+            return
+        if name != self.current_model:
+            self._show_model(name)
+        widget.add_epoch(payload)
+        epoch, epochs = payload.get("epoch"), payload.get("epochs")
+        best = payload.get("best_epoch")
+        self.headline.setText(
+            f"{MODEL_LABELS.get(name, name)}: epoch {epoch} of at most {epochs}"
+            + (f" (best so far: {best})" if best else "")
+        )
+        self.timing.setText(
+            f"elapsed {_duration(payload.get('elapsed'))}, at most "
+            f"{_duration(payload.get('remaining'))} to go (early stopping "
+            "may end sooner)"
+        )
+        vl, va = payload.get("val_loss"), payload.get("val_accuracy")
+        if vl is not None and va is not None:
+            widget.set_status(f"epoch {epoch}: validation loss {vl:.4f}, accuracy {va:.3f}")
+
+    def _on_model_done(self, payload: dict) -> None:
+        name = payload["model"]
+        result = payload["result"]
+        metrics = result["metrics"]
+        widget = self.curves.get(name)
+        if widget is not None:
+            widget.best_epoch = metrics.get("best_epoch")
+            widget._dirty = True
+            widget.redraw_if_needed()
+            widget.set_status(_result_line(metrics, result))
+        if metrics.get("device"):
+            self.device_label.setText(f"Device: {metrics['device']}")
+        self._results.append(
+            f"<b>{MODEL_LABELS.get(name, name)}</b>: " + _result_line(metrics, result)
+        )
+        self.results_label.setText("<br>".join(self._results))
+        self.book.take_event("model_done", payload, self.run_id)
+
+    def _on_finished(self, summary: dict) -> None:
+        self.last_summary = summary
+        self._set_running(False)
+        self._guard_window(False)
+        done = len(summary.get("done", []))
+        word = "ended by the user" if summary.get("stopped") else "finished"
+        self.headline.setText(
+            f"Run {word}: {done} model{'s' if done != 1 else ''} stored"
+            + ("" if self.workspace.project else " (in memory: save the project to keep them)")
+        )
+        self.progress.setValue(1000)
+        self.timing.setText(f"took {_duration(time.monotonic() - (self.task.started_at or 0))}")
+        for widget in self.curves.values():
+            widget.redraw_if_needed()
+        first = next(iter(self.curves.values()), None)
+        if first is not None:
+            self.curve_tabs.setCurrentWidget(first)
+        self.run_finished.emit(summary)
+
+    def _on_failed(self, exc: BaseException, details: str) -> None:
+        self._set_running(False)
+        self._guard_window(False)
+        self.headline.setText("Training failed")
+        self.status.setText(str(exc))
+        self.workspace.failed.emit("Training failed", exc, details)
+
+    # screenshot ----------------------------------------------------------------------------
+    def prepare_screenshot(self, step: str = "") -> None:
+        """Train MLP and boosting for a few epochs so the curves show something."""
+        if self.workspace.data is None:
+            return
+        self.ask_close = lambda: True  # the screenshot closes the window without a question
+        plan = self.plan()
+        plan.update(models=["mlp", "gbm"], epochs=12, patience=12)
+        plan["model_params"] = {"gbm": {"max_iter": 60}}
+        self.start(plan)
+
+
+def _percent_spin(value: int, tip: str) -> QSpinBox:
+    spin = QSpinBox()
+    spin.setRange(1, 98)
+    spin.setValue(value)
+    spin.setSuffix(" %")
+    spin.setToolTip(tip)
+    return spin
+
+
+def _duration(seconds) -> str:
+    if seconds is None or not math.isfinite(float(seconds)):
+        return "-"
+    seconds = int(round(float(seconds)))
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes} min {seconds:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"
+
+
+def _result_line(metrics: dict, result: dict) -> str:
+    def fmt(key):
+        value = metrics.get(key)
+        return "-" if value is None else f"{value:.3f}"
+
+    stopped = " (stopped by the user; best weights kept)" if result.get("stopped") else ""
+    return (
+        f"test ROC-AUC {fmt('roc_auc')}, PR-AUC {fmt('pr_auc')} (base rate "
+        f"{fmt('base_rate')}), best epoch {metrics.get('best_epoch')}, "
+        f"{_duration(result.get('seconds'))}{stopped}"
+    )

@@ -1,0 +1,1 @@
+"""Reusable widgets: plots, the consumption table model, cards, the task bar."""

@@ -1,0 +1,254 @@
+"""Engine functions run off the GUI thread, with their task state relayed as Qt signals.
+
+Every long engine step is a plain function taking ``state=``. :class:`Task` runs one such
+function in its own :class:`QThread` and turns the calls the function makes on its
+:class:`~core.tasks.TaskState` into signals that arrive in the GUI thread: ``progress``,
+``status``, ``event``, then exactly one of ``finished`` (the return value), ``failed`` (the
+exception and its traceback text) or ``stopped`` (the user pressed Stop and the step raised
+:class:`~core.tasks.Cancelled`), and last ``ended``.
+
+:class:`TaskRunner` keeps a reference to each running task (a QThread that is garbage collected
+while running takes the process down) and tells the status bar what runs.
+
+Progress and status are throttled to about 25 updates a second: an engine loop that reports
+after every customer would otherwise fill the GUI thread's event queue faster than it paints.
+Events (training epochs, partial results) are never dropped.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QObject, QThread, Signal
+
+from core.tasks import Cancelled, TaskState
+
+log = logging.getLogger(__name__)
+
+_MIN_INTERVAL_S = 0.04
+
+
+class _TaskThread(QThread):
+    """The thread that calls the engine function; it only emits, never touches widgets."""
+
+    progress = Signal(float)
+    status = Signal(str)
+    event = Signal(str, object)
+    result = Signal(object)
+    error = Signal(object, str)
+    cancelled = Signal()
+
+    def __init__(self, fn: Callable, args: tuple, kwargs: dict, state: TaskState):
+        super().__init__()
+        self._fn = fn
+        self._args = args
+        self._kwargs = kwargs
+        self._state = state
+        self._lock = threading.Lock()
+        self._last_progress_emit = 0.0
+        self._last_status_emit = 0.0
+        self._pending_progress: float | None = None
+        self._pending_status: str | None = None
+
+    # listeners called by the task state, in this thread ------------------------------------
+    def on_progress(self, fraction: float) -> None:
+        now = time.monotonic()
+        with self._lock:
+            if now - self._last_progress_emit < _MIN_INTERVAL_S and fraction < 1.0:
+                self._pending_progress = fraction
+                return
+            self._last_progress_emit = now
+            self._pending_progress = None
+        self.progress.emit(fraction)
+
+    def on_status(self, text: str) -> None:
+        now = time.monotonic()
+        with self._lock:
+            if now - self._last_status_emit < _MIN_INTERVAL_S:
+                self._pending_status = text
+                return
+            self._last_status_emit = now
+            self._pending_status = None
+        self.status.emit(text)
+
+    def on_event(self, kind: str, payload: dict) -> None:
+        self.event.emit(kind, payload)
+
+    def _flush(self) -> None:
+        with self._lock:
+            progress, status = self._pending_progress, self._pending_status
+            self._pending_progress = self._pending_status = None
+        if status is not None:
+            self.status.emit(status)
+        if progress is not None:
+            self.progress.emit(progress)
+
+    def run(self) -> None:
+        try:
+            value = self._fn(*self._args, state=self._state, **self._kwargs)
+        except Cancelled:
+            self._flush()
+            self.cancelled.emit()
+        except Exception as exc:  # noqa: BLE001 - every failure must reach the GUI as a signal
+            self._flush()
+            self.error.emit(exc, traceback.format_exc())
+        else:
+            self._flush()
+            self.result.emit(value)
+
+
+class Task(QObject):
+    """One engine function running in a worker thread.
+
+    ``Task("Cleaning", clean, data, recipe=r)`` calls ``clean(data, recipe=r, state=...)``.
+    Connect to the signals, then call :meth:`start`. :meth:`stop` asks the function to stop at
+    its next ``state.check()``.
+    """
+
+    progress = Signal(float)
+    status = Signal(str)
+    event = Signal(str, object)
+    finished = Signal(object)
+    failed = Signal(object, str)
+    stopped = Signal()
+    ended = Signal()
+
+    def __init__(self, name: str, fn: Callable, *args: Any, **kwargs: Any):
+        super().__init__()
+        self.name = name
+        self.state = TaskState()
+        self.outcome: str | None = None  # "finished", "failed" or "stopped" once ended
+        self.value: Any = None
+        self.error: BaseException | None = None
+        self.started_at: float | None = None
+        self._thread = _TaskThread(fn, args, kwargs, self.state)
+        self.state._on_progress = self._thread.on_progress
+        self.state._on_status = self._thread.on_status
+        self.state._on_event = self._thread.on_event
+        self._thread.progress.connect(self.progress)
+        self._thread.status.connect(self.status)
+        self._thread.event.connect(self.event)
+        self._thread.result.connect(self._on_result)
+        self._thread.error.connect(self._on_error)
+        self._thread.cancelled.connect(self._on_cancelled)
+
+    @property
+    def running(self) -> bool:
+        return self.started_at is not None and self.outcome is None
+
+    def start(self) -> Task:
+        self.started_at = time.monotonic()
+        log.info("task %r started", self.name)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Ask the step to stop; ``stopped`` follows once it reaches a check."""
+        if self.running:
+            log.info("task %r: stop asked", self.name)
+            self.state.cancel()
+
+    def detach(self) -> None:
+        """Deliver nothing more from this task (its thread has ended or been told to stop)."""
+        thread = self._thread
+        for signal in (
+            thread.progress,
+            thread.status,
+            thread.event,
+            thread.result,
+            thread.error,
+            thread.cancelled,
+        ):
+            with contextlib.suppress(RuntimeError, TypeError):  # nothing was connected
+                signal.disconnect()
+        if self.outcome is None:
+            self.outcome = "stopped"
+
+    def wait(self, timeout_ms: int = 30_000) -> bool:
+        """Block until the thread ends (tests and shutdown only; never in a GUI slot)."""
+        return self._thread.wait(timeout_ms)
+
+    # endings, in the GUI thread ------------------------------------------------------------
+    def _end(self, outcome: str) -> None:
+        self.outcome = outcome
+        seconds = time.monotonic() - (self.started_at or time.monotonic())
+        log.info("task %r %s after %.2f s", self.name, outcome, seconds)
+        self._thread.wait()
+        self.ended.emit()
+
+    def _on_result(self, value: object) -> None:
+        self.value = value
+        self.finished.emit(value)
+        self._end("finished")
+
+    def _on_error(self, exc: BaseException, details: str) -> None:
+        self.error = exc
+        log.error("task %r failed: %s\n%s", self.name, exc, details)
+        self.failed.emit(exc, details)
+        self._end("failed")
+
+    def _on_cancelled(self) -> None:
+        self.stopped.emit()
+        self._end("stopped")
+
+
+class TaskRunner(QObject):
+    """Starts tasks and holds them until they end; tells listeners what runs."""
+
+    task_started = Signal(object)
+    task_ended = Signal(object)
+
+    def __init__(self, parent: QObject | None = None):
+        super().__init__(parent)
+        self._running: list[Task] = []
+        self.closed = False
+
+    @property
+    def running(self) -> list[Task]:
+        return list(self._running)
+
+    def start(self, task: Task) -> Task:
+        if self.closed:  # the window is closing: a late timer must not start new work
+            log.info("task %r not started: shutting down", task.name)
+            task.outcome = "stopped"
+            return task
+        self._running.append(task)
+        task.ended.connect(lambda: self._forget(task))
+        self.task_started.emit(task)
+        return task.start()
+
+    def run(self, name: str, fn: Callable, *args: Any, **kwargs: Any) -> Task:
+        """Create a :class:`Task` and start it; connect to its signals right after."""
+        return self.start(Task(name, fn, *args, **kwargs))
+
+    def stop_all(self) -> None:
+        for task in self._running:
+            task.stop()
+
+    def wait_all(self, timeout_ms: int = 30_000) -> None:
+        for task in list(self._running):
+            task.wait(timeout_ms)
+
+    def shutdown(self, timeout_ms: int = 30_000) -> None:
+        """Stop every task, wait for the threads, and drop results not yet delivered.
+
+        Called when the window closes: a result arriving after its page was deleted would call
+        into dead widgets.
+        """
+        self.closed = True
+        self.stop_all()
+        self.wait_all(timeout_ms)
+        for task in list(self._running):
+            task.detach()
+            self._forget(task)
+
+    def _forget(self, task: Task) -> None:
+        if task in self._running:
+            self._running.remove(task)
+        self.task_ended.emit(task)
