@@ -14,8 +14,13 @@ checksum of the manifest itself.
 
 :func:`load_artifact` checks every checksum before reading anything, so a file edited or
 swapped by hand is refused with :class:`~core.errors.ArtifactError`, as is an artifact whose
-parts disagree (model and manifest of different day counts). Keras models load in safe mode.
-The checksums catch damage and mix-ups, not a determined forger: anyone can rewrite them.
+parts disagree (model and manifest of different day counts). Every file of the model and recipe
+folders must be listed with its checksum, no listed file may lie outside the artifact folder,
+and a Keras file whose configuration holds Python code (a ``Lambda`` layer) is refused before
+Keras reads it; Keras itself then loads in safe mode.
+
+The checksums catch damage and mix-ups, not a determined forger: anyone can rewrite them, and
+a forged threshold or metric inside [0, 1] is accepted. Code never runs either way.
 """
 
 from __future__ import annotations
@@ -42,6 +47,9 @@ MANIFEST = "manifest.json"
 MODEL_DIR = "model"
 RECIPE_DIR = "recipe"
 VERSIONED = ("etd-workbench", "numpy", "pandas", "scikit-learn", "tensorflow", "keras")
+# Keras layer classes whose saved configuration carries Python code to run at load time
+CODE_LAYERS = frozenset({"Lambda", "TFOpLambda", "__lambda__"})
+KERAS_CONFIG_LIMIT = 64 << 20  # bytes: a larger config.json is no model of this program
 
 
 @dataclass
@@ -182,11 +190,11 @@ def save_artifact(
         np.save(directory / RECIPE_DIR / name, array, allow_pickle=False)
         array_files[key] = f"{RECIPE_DIR}/{name}"
 
+    # every file of both folders, so that loading can refuse any file without a checksum
     files = sorted(
         {p.relative_to(directory).as_posix() for p in model_paths if Path(p).is_file()}
-        | {p.relative_to(directory).as_posix() for p in (directory / MODEL_DIR).rglob("*")
-           if p.is_file()}
-        | set(array_files.values())
+        | {p.relative_to(directory).as_posix() for part in (MODEL_DIR, RECIPE_DIR)
+           for p in (directory / part).rglob("*") if p.is_file()}
     )  # fmt: skip
     described = trained.describe()
     manifest = {
@@ -240,7 +248,10 @@ def read_manifest(directory) -> dict:
         raise ArtifactError(f"{path}: cannot be read as JSON ({err}).") from err
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise ArtifactError(f"{path}: not an artifact manifest of this program.")
-    if int(manifest.get("format_version", 0)) > FORMAT_VERSION:
+    version = manifest.get("format_version")
+    if isinstance(version, bool) or not isinstance(version, int):
+        raise ArtifactError(f"{path}: the manifest has no format version.")
+    if version > FORMAT_VERSION:
         raise ArtifactError(
             f"{path}: written by a newer version (format {manifest.get('format_version')}).",
             hint="Update the workbench to load it.",
@@ -251,7 +262,8 @@ def read_manifest(directory) -> dict:
             hint="Export the model again from the run that made it.",
         )
 
-    files = manifest.get("files") or {}
+    _check_fields(manifest, path)
+    files = manifest["files"]
     for rel, expected in files.items():
         target = (directory / rel).resolve()
         if directory.resolve() not in target.parents:
@@ -267,7 +279,80 @@ def read_manifest(directory) -> dict:
     for rel in manifest.get("recipe_arrays", {}).values():
         if rel not in files:
             raise ArtifactError(f"{path}: the recipe file {rel} has no checksum.")
+    for part in (MODEL_DIR, RECIPE_DIR):
+        for extra in sorted((directory / part).rglob("*")):
+            rel = extra.relative_to(directory).as_posix()
+            if not extra.is_dir() and rel not in files:
+                raise ArtifactError(
+                    f"{directory}: the file {rel} is not listed in the manifest, so it cannot be "
+                    "checked.",
+                    hint="Remove it, or export the model again from the run that made it.",
+                )
     return manifest
+
+
+def _check_fields(manifest: dict, path: Path) -> None:
+    """The fields loading relies on, with the right types (a forged manifest may lack them)."""
+    files = manifest.get("files")
+    calendar = manifest.get("calendar")
+    threshold = manifest.get("threshold")
+    problems = []
+    if not isinstance(files, dict) or not files:
+        problems.append("no file checksums")
+    elif not all(isinstance(k, str) and isinstance(v, str) for k, v in files.items()):
+        problems.append("file checksums that are not text")
+    if not isinstance(manifest.get("model"), str):
+        problems.append("no model name")
+    if not isinstance(manifest.get("n_days"), int) or not isinstance(calendar, dict):
+        problems.append("no day count or calendar")
+    elif not isinstance(calendar.get("n_days"), int) or not isinstance(
+        calendar.get("first_day"), str
+    ):
+        problems.append("a calendar without first day or day count")
+    elif calendar["n_days"] != manifest["n_days"]:
+        problems.append(
+            f"a calendar of {calendar['n_days']} days for a model of {manifest['n_days']} days"
+        )
+    if isinstance(threshold, bool) or not isinstance(threshold, int | float):
+        problems.append("no threshold")
+    elif not 0.0 <= threshold <= 1.0:
+        problems.append(f"a threshold of {threshold} (outside 0..1)")
+    if not isinstance(manifest.get("recipe_arrays", {}), dict) or not isinstance(
+        manifest.get("recipe"), dict
+    ):
+        problems.append("no preparation recipe")
+    if problems:
+        raise ArtifactError(
+            f"{path}: the manifest has {', '.join(problems)}.",
+            hint="Export the model again from the run that made it.",
+        )
+
+
+def _refuse_code_in_keras(path: Path) -> None:
+    """Refuse a .keras file whose configuration carries Python code, reading only its JSON."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            if archive.getinfo("config.json").file_size > KERAS_CONFIG_LIMIT:
+                raise ArtifactError(f"{path}: the model configuration is implausibly large.")
+            config = json.loads(archive.read("config.json"))
+    except (zipfile.BadZipFile, KeyError, OSError, UnicodeDecodeError, ValueError) as err:
+        raise ArtifactError(f"{path}: not a Keras model file ({err}).") from err
+
+    stack = [config]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            if node.get("class_name") in CODE_LAYERS:
+                raise ArtifactError(
+                    f"{path}: the model holds a {node['class_name']} layer, which carries Python "
+                    "code; such models are never loaded.",
+                    hint="Use a model trained by this program.",
+                )
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
 
 
 def load_artifact(directory) -> Artifact:
@@ -286,14 +371,22 @@ def load_artifact(directory) -> Artifact:
             raise ArtifactError(f"{directory / rel}: not a plain numeric array ({err}).") from err
     try:
         fitted = FittedRecipe.from_json_and_arrays(manifest["recipe"], arrays)
-    except ArtifactError:
-        raise
-    except (KeyError, ValueError, TypeError) as err:
+    except ArtifactError as err:
+        if str(directory) in err.message:
+            raise
+        raise ArtifactError(f"{directory}: {err.message}", hint=err.hint) from err
+    except (KeyError, ValueError, TypeError, AttributeError) as err:
         raise ArtifactError(
             f"{directory}: the stored preparation cannot be rebuilt ({err})."
         ) from err
 
-    trained = load_trained(directory / MODEL_DIR, manifest.get("trained"))
+    for rel in manifest["files"]:
+        if rel.endswith(".keras"):
+            _refuse_code_in_keras(directory / rel)
+    try:
+        trained = load_trained(directory / MODEL_DIR, manifest.get("trained"))
+    except (KeyError, ValueError, TypeError, AttributeError) as err:  # a forged description
+        raise ArtifactError(f"{directory}: the model description cannot be read ({err}).") from err
     if trained.name != manifest["model"] or int(trained.n_days) != int(manifest["n_days"]):
         raise ArtifactError(
             f"{directory}: the manifest describes {manifest['model']} on {manifest['n_days']} "

@@ -23,8 +23,11 @@
     The study's order: the recipe is fitted on all customers, everybody is oversampled, then
     the rows (real and synthetic) are split 64/16/20. Synthetic thieves made from test thieves
     sit in training, synthetic thieves sit in validation and test, so every figure is inflated.
-    The result says so everywhere: ``leaking=True``, a warning, the comparison title and the
-    ``protocol`` field of ``metrics.json``. Each test row records whether it is synthetic.
+    The result says so everywhere: ``leaking=True``, a warning, the comparison title, and a
+    ``protocol`` and ``leaking`` field in every file of the run folder (each model's entry of
+    ``metrics.json``, ``histories.json`` and ``curves.json``, the top of ``split.json`` and
+    ``run.json``, a column of each ``test_scores_<model>.csv``). Each test row records whether
+    it is synthetic.
 
 A model that refuses the data (:class:`~core.errors.TrainingError`, e.g. a series too short for
 it) is recorded as skipped with its message and the others go on. Too few thieves or normal
@@ -35,6 +38,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -47,8 +51,14 @@ from sklearn.model_selection import train_test_split
 
 from core.dataset import NORMAL, THEFT, UNKNOWN, ConsumptionData
 from core.errors import TrainingError
-from core.evaluation import check_threshold_rule, choose_threshold, comparison_table, evaluate
-from core.tasks import Cancelled, TaskState, ensure_state
+from core.evaluation import (
+    check_threshold_rule,
+    choose_threshold,
+    comparison_table,
+    evaluate,
+    text_table,
+)
+from core.tasks import Cancelled, TaskState, _ChildState, ensure_state
 
 log = logging.getLogger(__name__)
 
@@ -60,15 +70,20 @@ PAPER_WARNING = (
     "test thieves are in the training set and synthetic thieves are in validation and test. "
     "These figures leak and are inflated; compare them with the honest protocol."
 )
+STOPPED = "stopped by the user"
+NOT_RUN_STOPPED = "not run: stopped by the user"
+ENDED_BY_USER = "ended by the user before it could be evaluated; the run went on"
+STOP_REASONS = (STOPPED, NOT_RUN_STOPPED)
 MIN_PER_CLASS = 10  # each of the three parts needs a few of each class after stratification
 MIN_PER_STRATUM = 10
+FEW_TEST_THIEVES = 10  # below this the test figures are mostly noise: said in a warning
 
 # metrics.json keys per model, in this order (figures the GUI and the reports read)
 METRIC_KEYS = (
     "accuracy", "loss", "precision", "recall", "f1", "kappa", "roc_auc", "pr_auc",
-    "pr_auc_trapezoid", "map_at_100", "map_at_200", "base_rate", "roc_auc_ci", "pr_auc_ci",
-    "precision_at_k", "recall_at_k", "k_used", "confusion", "threshold", "flagged", "n",
-    "n_theft", "n_normal", "undefined",
+    "pr_auc_trapezoid", "pr_auc_definition", "map_at_100", "map_at_200", "base_rate",
+    "roc_auc_ci", "pr_auc_ci", "precision_at_k", "recall_at_k", "k_used", "confusion",
+    "threshold", "flagged", "n", "n_theft", "n_normal", "undefined",
 )  # fmt: skip
 
 
@@ -155,20 +170,26 @@ class ExperimentResult:
     def protocol_label(self) -> str:
         return PAPER_LABEL if self.leaking else HONEST_LABEL
 
+    @property
+    def stopped_by_user(self) -> bool:
+        """True when a stop was asked: a model ended early or was never started."""
+        return any(o.stopped or o.skipped in STOP_REASONS for o in self.outcomes.values())
+
+    def _labelled(self, entry: dict) -> dict:
+        """``entry`` with this run's ``protocol`` and ``leaking`` fields added."""
+        return {**entry, "protocol": self.protocol_label, "leaking": self.leaking}
+
     def to_metrics_json(self) -> dict[str, dict]:
         """{model: {accuracy, loss, precision, recall, f1, kappa, roc_auc, pr_auc, ...}}.
 
         Each entry also carries ``protocol`` and ``leaking``; a skipped model has
         ``{"skipped": reason, ...}``.
         """
-        out = {}
-        for name, outcome in self.outcomes.items():
-            entry = outcome.summary()
-            entry["protocol"] = self.protocol_label
-            entry["leaking"] = self.leaking
-            entry["n_test_not_scorable"] = len(self.not_scorable.get("test", {}))
-            out[name] = entry
-        return out
+        dropped = len(self.not_scorable.get("test", {}))
+        return {
+            name: {**self._labelled(outcome.summary()), "n_test_not_scorable": dropped}
+            for name, outcome in self.outcomes.items()
+        }
 
     def comparison_title(self) -> str:
         n_test = len(self.split.get("test", []))
@@ -176,7 +197,7 @@ class ExperimentResult:
         if self.leaking:
             return f"{title}: LEAKING, figures inflated"
         dropped = len(self.not_scorable.get("test", {}))
-        return f"{title}; {n_test - dropped} of {n_test} test customers scorable"
+        return f"{title}; {n_test - dropped:,} of {n_test:,} test customers scorable"
 
     def comparison_table(self) -> str:
         results = {
@@ -186,6 +207,7 @@ class ExperimentResult:
         return comparison_table(results, title=self.comparison_title())
 
     def histories(self) -> dict[str, dict]:
+        """{model: history}; the history dicts themselves, as training returned them."""
         return {name: o.history for name, o in self.outcomes.items() if o.ok}
 
     def curves(self) -> dict[str, dict]:
@@ -197,37 +219,45 @@ class ExperimentResult:
 
     def run_record(self) -> dict:
         """The run as a whole (settings, split sizes, warnings) for run.json and projects."""
-        return {
-            "protocol": self.protocol_label,
-            "leaking": self.leaking,
-            "warnings": list(self.warnings),
-            "settings": self.settings,
-            "calendar": self.calendar,
-            "data": self.data_summary,
-            "split_sizes": {part: len(ids) for part, ids in self.split.items()},
-            "not_scorable": self.not_scorable,
-            "recipe_report": self.recipe_report,
-            "balance_report": self.balance_report,
-            "models": {
-                name: ("skipped: " + o.skipped) if o.skipped else "ok"
-                for name, o in self.outcomes.items()
-            },
-        }
+        return self._labelled(
+            {
+                "warnings": list(self.warnings),
+                "settings": self.settings,
+                "calendar": self.calendar,
+                "data": self.data_summary,
+                "split_sizes": {part: len(ids) for part, ids in self.split.items()},
+                "not_scorable": self.not_scorable,
+                "recipe_report": self.recipe_report,
+                "balance_report": self.balance_report,
+                "models": {
+                    name: ("skipped: " + o.skipped) if o.skipped else "ok"
+                    for name, o in self.outcomes.items()
+                },
+            }
+        )
 
     def write(self, out_dir: str | Path) -> Path:
         """metrics.json, histories.json, curves.json, comparison.txt, run.json, split.json,
-        test_scores_<model>.csv, and one artifact per trained model under artifacts/<model>/."""
+        test_scores_<model>.csv, and one artifact per trained model under artifacts/<model>/.
+
+        Every JSON entry and CSV row carries the protocol label (see the module doc)."""
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
         _write_json(out / "metrics.json", self.to_metrics_json())
-        _write_json(out / "histories.json", self.histories())
-        _write_json(out / "curves.json", self.curves())
+        labelled = {
+            "histories.json": self.histories(),
+            "curves.json": self.curves(),
+        }
+        for file_name, per_model in labelled.items():
+            entries = {name: self._labelled(entry) for name, entry in per_model.items()}
+            _write_json(out / file_name, entries)
         _write_json(out / "run.json", self.run_record())
-        _write_json(out / "split.json", self.split)
+        _write_json(out / "split.json", self._labelled(self.split))
         (out / "comparison.txt").write_text(self.comparison_table() + "\n", encoding="utf-8")
         for name, outcome in self.outcomes.items():
             if outcome.ok:
-                outcome.test_frame().to_csv(out / f"test_scores_{name}.csv", index=False)
+                frame = outcome.test_frame().assign(protocol=self.protocol_label)
+                frame.to_csv(out / f"test_scores_{name}.csv", index=False)
                 if outcome.artifact_dir is None:
                     outcome.artifact_dir = self.save_model(name, out)
         self.out_dir = out
@@ -243,7 +273,7 @@ class ExperimentResult:
             outcome.trained,
             self.fitted_recipe,
             threshold=outcome.threshold,
-            metrics={**outcome.summary(), "protocol": self.protocol_label},
+            metrics=self._labelled(outcome.summary()),
             calendar=self.calendar,
         )
 
@@ -290,14 +320,52 @@ def _labelled_only(data: ConsumptionData, warnings: list[str]) -> ConsumptionDat
         )
         data = data.subset(~unknown)
     n_theft, n_normal = data.theft_count, data.normal_count
+    if n_theft + n_normal == 0:
+        raise TrainingError(
+            f"None of the {int(unknown.sum()):,} customers has a label (0 normal, 1 theft): "
+            "training and evaluation need known thieves and normal customers.",
+            hint="Give the label column (--label-column, or a FLAG column) or a labels file "
+            "(--labels); to rank unlabelled customers, score them with a trained model "
+            "('etd score').",
+        )
     if n_theft < MIN_PER_CLASS or n_normal < MIN_PER_CLASS:
         raise TrainingError(
             f"The data set has {n_theft:,} thieves and {n_normal:,} normal customers with a label; "
-            f"an experiment needs at least {MIN_PER_CLASS} of each so that training, validation "
-            "and test each hold both classes.",
-            hint="Import the labels (a FLAG column or a labels file) or use a larger data set.",
+            f"an experiment needs at least {MIN_PER_CLASS} of each, so that training (where "
+            "SMOTE needs 6 thieves for its 5 neighbours), validation and test each hold both "
+            "classes.",
+            hint="Add labelled customers (more inspection outcomes, or a larger data set); with "
+            "fewer thieves, train on a larger labelled set and score this one with 'etd score'.",
         )
     return data
+
+
+def checked_models(models: Sequence[str]) -> list[str]:
+    """Known model names, each once, in the order given; refused before any data is prepared."""
+    from core.models import MODEL_NAMES
+
+    names = list(dict.fromkeys(str(m).strip() for m in models))
+    unknown = [m for m in names if m not in MODEL_NAMES]
+    if unknown or not names:
+        raise TrainingError(
+            f"Unknown model{'s' if len(unknown) > 1 else ''}: {', '.join(unknown)}."
+            if unknown
+            else "No model chosen.",
+            hint=f"Choose from {', '.join(MODEL_NAMES)}.",
+        )
+    return names
+
+
+def check_run_lengths(epochs, patience, seed) -> None:
+    """Epochs and patience of at least 1 and a seed >= 0, checked before the long preparation."""
+    for what, value, least in (("epochs", epochs, 1), ("patience", patience, 1), ("seed", seed, 0)):
+        if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < least:
+            raise TrainingError(
+                f"{what.capitalize()} must be a whole number of at least {least} (got {value!r}).",
+                hint="The reference method trains up to 400 epochs with patience 50."
+                if what != "seed"
+                else "Any whole number from 0 up gives a reproducible run.",
+            )
 
 
 def _stratified_split(labels: np.ndarray, split: Sequence[float], seed: int):
@@ -328,7 +396,22 @@ def _oversample(X, y, balance, balance_params, seed, state):
         return X, y, np.zeros(len(y), dtype=bool), {"method": "none"}
     from core.balancing import oversample
 
-    result = oversample(X, y, method=balance, seed=seed, state=state, **(balance_params or {}))
+    try:
+        result = oversample(X, y, method=balance, seed=seed, state=state, **(balance_params or {}))
+    except TypeError as err:  # an option the method does not have
+        if "unexpected keyword" not in str(err):
+            raise
+        raise TrainingError(
+            f"Oversampling with {balance!r} does not take the settings {balance_params} ({err}).",
+            hint="See the Balance page or core.balancing.oversample for each method's settings.",
+        ) from err
+    except TrainingError as err:
+        raise TrainingError(
+            f"Oversampling the {int((y == THEFT).sum())} thieves and {int((y == NORMAL).sum())} "
+            f"normal customers of the training part failed: {err.message}",
+            hint=(err.hint + " " if err.hint else "")
+            + "On the command line: --balance-param k_neighbors=K or --balance random_over.",
+        ) from err
     report = dict(result.report)
     report.setdefault("method", balance)
     return result.X, result.y, np.asarray(result.synthetic, dtype=bool), report
@@ -474,7 +557,7 @@ def _run_model(name, parts: _Parts, *, params, epochs, patience, seed, threshold
     outcome.stopped = bool(trained.stopped)
     outcome.device = str(trained.device)
     outcome.notes.extend(str(n) for n in trained.notes)
-    if outcome.stopped:
+    if outcome.stopped and not any("stopped" in n.lower() for n in outcome.notes):
         outcome.notes.append("training stopped by the user; best weights so far evaluated")
 
     state.set_status(f"{name}: choosing the threshold on validation, scoring the test set")
@@ -522,6 +605,7 @@ def run_experiment(
     out_dir: str | Path | None = None,
     state: TaskState | None = None,
     on_model_done: Callable[[ModelOutcome], None] | None = None,
+    skip: threading.Event | None = None,
 ) -> ExperimentResult:
     """Split, prepare, balance, train every model in ``models`` and evaluate on test once.
 
@@ -531,7 +615,9 @@ def run_experiment(
     the run folder is written (see :meth:`ExperimentResult.write`), each artifact as soon as its
     model is done. ``on_model_done`` is called with each :class:`ModelOutcome` as it finishes,
     skipped ones included. A stop asked during training ends that model with its best weights
-    so far; the models not yet started are then recorded as skipped.
+    so far; the models not yet started are then recorded as skipped. Setting ``skip`` (an
+    event) ends only the model now training, with its best weights so far, like a stop; once
+    that model is evaluated the event is cleared and the run goes on with the next model.
     """
     return _experiment(
         data,
@@ -550,12 +636,13 @@ def run_experiment(
         out_dir=out_dir,
         state=state,
         on_model_done=on_model_done,
+        skip=skip,
     )
 
 
 def _experiment(
     data, rows, *, recipe, models, protocol, split, balance, balance_params, model_params,
-    epochs, patience, seed, threshold_rule, out_dir, state, on_model_done,
+    epochs, patience, seed, threshold_rule, out_dir, state, on_model_done, skip=None,
 ) -> ExperimentResult:  # fmt: skip
     """run_experiment; ``rows`` (train, validation, test row indices) replaces the split."""
     from core.recipe import Recipe
@@ -564,9 +651,8 @@ def _experiment(
     if protocol not in PROTOCOLS:
         raise TrainingError(f"Unknown protocol {protocol!r}.", hint="Use 'honest' or 'paper'.")
     threshold_rule = check_threshold_rule(threshold_rule)
-    models = [str(m) for m in models]
-    if not models:
-        raise TrainingError("No model chosen.", hint="Pick at least one model to train.")
+    models = checked_models(models)
+    check_run_lengths(epochs, patience, seed)
     recipe = recipe if recipe is not None else Recipe()
     warnings: list[str] = []
     if protocol == "paper":
@@ -584,16 +670,7 @@ def _experiment(
         parts = _honest_parts(
             data, recipe, split, balance, balance_params, seed, part_state, rows=rows
         )
-    if len(parts.y_test) and parts.test_synthetic.any():
-        warnings.append(
-            f"{int(parts.test_synthetic.sum()):,} of {len(parts.y_test):,} test rows are synthetic."
-        )
-    dropped_test = len(parts.not_scorable.get("test", {}))
-    if dropped_test:
-        warnings.append(
-            f"{dropped_test:,} of {len(parts.split['test']):,} test customers are not scorable "
-            "(too few readings for the missing-data filter); the test figures cover the rest."
-        )
+    warnings.extend(_test_set_warnings(parts))
 
     result = ExperimentResult(
         protocol=protocol,
@@ -621,34 +698,25 @@ def _experiment(
         calendar={"first_day": data.days[0].date().isoformat(), "n_days": int(data.n_days)},
     )
 
-    span = 0.85 / len(models)
-    stopped = False
-    for i, name in enumerate(models):
-        if stopped or state.cancelled:
-            result.outcomes[name] = ModelOutcome(name=name, skipped="not run: stopped by the user")
-            continue
-        state.set_status(f"training {name} ({i + 1} of {len(models)})")
-        child = state.child(0.15 + i * span, 0.15 + (i + 1) * span)
-        try:
-            outcome = _run_model(
-                name,
-                parts,
-                params=(model_params or {}).get(name),
-                epochs=epochs,
-                patience=patience,
-                seed=seed,
-                threshold_rule=threshold_rule,
-                state=child,
-            )
-        except Cancelled:
-            outcome = ModelOutcome(name=name, skipped="stopped by the user")
-            stopped = True
-        stopped = stopped or outcome.stopped
-        result.outcomes[name] = outcome
-        if outcome.ok and out_dir is not None:
-            outcome.artifact_dir = result.save_model(name, Path(out_dir))
-        if on_model_done is not None:
-            on_model_done(outcome)
+    try:
+        _train_models(
+            result,
+            parts,
+            model_params=model_params or {},
+            epochs=epochs,
+            patience=patience,
+            seed=seed,
+            threshold_rule=threshold_rule,
+            out_dir=out_dir,
+            state=state.child(0.15, 1.0),
+            on_model_done=on_model_done,
+            skip=skip,
+        )
+    except BaseException:  # an engine bug or a second Ctrl+C: keep what finished, then fail
+        if out_dir is not None and any(o.ok for o in result.outcomes.values()):
+            warnings.append("The run ended early; only the models listed here finished.")
+            result.write(out_dir)
+        raise
 
     if not any(o.ok for o in result.outcomes.values()):
         reasons = "; ".join(f"{n}: {o.skipped}" for n, o in result.outcomes.items())
@@ -658,6 +726,93 @@ def _experiment(
     state.set_progress(1.0)
     state.set_status("experiment done")
     return result
+
+
+def _test_set_warnings(parts: _Parts) -> list[str]:
+    out = []
+    if len(parts.y_test) and parts.test_synthetic.any():
+        out.append(
+            f"{int(parts.test_synthetic.sum()):,} of {len(parts.y_test):,} test rows are synthetic."
+        )
+    test_thieves = int((parts.y_test == THEFT).sum())
+    if test_thieves < FEW_TEST_THIEVES:
+        out.append(
+            f"Only {test_thieves} thieves among the {len(parts.y_test):,} scorable test customers: "
+            "every test figure is very uncertain (see the 95% intervals); use more customers."
+        )
+    dropped_test = len(parts.not_scorable.get("test", {}))
+    if dropped_test:
+        out.append(
+            f"{dropped_test:,} of {len(parts.split['test']):,} test customers are not scorable "
+            "(too few readings for the missing-data filter); the test figures cover the rest."
+        )
+    return out
+
+
+def _train_models(
+    result: ExperimentResult, parts: _Parts, *, model_params, epochs, patience, seed,
+    threshold_rule, out_dir, state, on_model_done, skip,
+) -> None:  # fmt: skip
+    """Each model of ``result.settings["models"]`` in turn, into ``result.outcomes``; after a
+    stop, the models not yet started are recorded as not run (see run_experiment for skip)."""
+    models = result.settings["models"]
+    span = 1.0 / len(models)
+    for i, name in enumerate(models):
+        if state.cancelled:
+            result.outcomes[name] = ModelOutcome(name=name, skipped=NOT_RUN_STOPPED)
+            continue
+        state.set_status(f"training {name} ({i + 1} of {len(models)})")
+        if skip is not None:
+            model_state = _SkippableState(state, i * span, (i + 1) * span, skip)
+        else:
+            model_state = state.child(i * span, (i + 1) * span)
+        try:
+            outcome = _run_model(
+                name,
+                parts,
+                params=model_params.get(name),
+                epochs=epochs,
+                patience=patience,
+                seed=seed,
+                threshold_rule=threshold_rule,
+                state=model_state,
+            )
+        except Cancelled:
+            outcome = ModelOutcome(name=name, skipped=STOPPED if state.cancelled else ENDED_BY_USER)
+        if skip is not None and skip.is_set() and not state.cancelled:
+            skip.clear()
+            outcome.notes.append("ended by the user; the run went on with the next model")
+        result.outcomes[name] = outcome
+        if outcome.ok and out_dir is not None:
+            outcome.artifact_dir = result.save_model(name, Path(out_dir))
+        if on_model_done is not None:
+            on_model_done(outcome)
+
+
+class _EitherFlag:
+    """Set when the run's stop flag or the skip event is set; setting it stops the run."""
+
+    def __init__(self, stop: threading.Event, skip: threading.Event):
+        self._stop, self._skip = stop, skip
+
+    def is_set(self) -> bool:
+        return self._stop.is_set() or self._skip.is_set()
+
+    def set(self) -> None:
+        self._stop.set()
+
+
+class _SkippableState(_ChildState):
+    """The task state of one model: it also reads as cancelled while ``skip`` is set, so that
+    training ends that model (best weights kept) and the run can go on."""
+
+    def __init__(self, parent: TaskState, start: float, end: float, skip: threading.Event):
+        super().__init__(parent, start, end)
+        self._skip = skip
+
+    @property
+    def _cancel(self):
+        return _EitherFlag(self._parent._cancel, self._skip)
 
 
 # k-fold cross-validation ----------------------------------------------------------------------
@@ -705,13 +860,8 @@ class FoldsResult:
                     sd = f" ± {m['sd']:.3f}" if m["sd"] is not None else ""
                     cells.append(f"{m['mean']:.3f}{sd}")
             rows.append(cells)
-        widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
-        lines = [f"{len(self.folds)}-fold cross-validation, {HONEST_LABEL}: mean ± sd over folds"]
-        for i, r in enumerate(rows):
-            lines.append("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
-            if i == 0:
-                lines.append("-" * len(lines[-1]))
-        return "\n".join(lines)
+        title = f"{len(self.folds)}-fold cross-validation, {HONEST_LABEL}: mean ± sd over folds"
+        return "\n".join([title, *text_table(rows)])
 
 
 def run_folds(
@@ -727,7 +877,8 @@ def run_folds(
     split into training and validation (``validation_share`` of it, stratified) and the honest
     protocol runs on those parts. ``settings`` are :func:`run_experiment`'s (recipe, models,
     balance, epochs, ...); ``protocol`` and ``split`` are not accepted. With ``out_dir`` each
-    fold is written to ``out_dir/fold_<i>/`` and the summary to ``out_dir/folds.json``.
+    fold is written to ``out_dir/fold_<i>/`` and the summary to ``out_dir/folds.json``. After a
+    stop, the folds not yet started are left out.
     """
     from sklearn.model_selection import StratifiedKFold
 
@@ -755,6 +906,8 @@ def run_folds(
     rest_share = 1.0 - 1.0 / folds
     shares = (rest_share * (1 - validation_share), rest_share * validation_share, 1.0 / folds)
     for i, (rest, test) in enumerate(outer.split(np.zeros(labelled.n_customers), labelled.labels)):
+        if state.cancelled:  # a stop during the previous fold: keep the folds that finished
+            break
         state.set_status(f"fold {i + 1} of {folds}")
         train, val = train_test_split(
             rest,

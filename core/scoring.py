@@ -40,11 +40,17 @@ COLUMNS = ("customer", "score", "rank", "percentile", "flag", "scorable", "reaso
 def score(artifact, data: ConsumptionData, state: TaskState | None = None) -> pd.DataFrame:
     """Score ``data`` with ``artifact`` (a :class:`core.artifact.Artifact`); see the module doc.
 
-    ``frame.attrs`` carries ``model``, ``threshold``, ``notes`` (calendar remarks) and
+    ``frame.attrs`` carries ``model``, ``threshold``, ``notes`` (calendar remarks, and a warning
+    when the model's figures come from the leaking paper protocol) and
     ``not_scorable`` (the count).
     """
     state = ensure_state(state)
     notes = artifact.check_calendar(data)
+    if artifact.metrics.get("leaking") or artifact.protocol.startswith("paper"):
+        notes.append(
+            f"The model {artifact.name!r} was trained with the paper protocol, which leaks: its "
+            "stored test figures are inflated. Its scores still rank these customers."
+        )
 
     state.set_status(f"preparing {data.n_customers:,} customers with the model's recipe")
     prepared = artifact.fitted_recipe.transform(data, state=state.child(0.0, 0.7))

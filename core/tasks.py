@@ -79,26 +79,46 @@ class TaskState:
         if self._on_event is not None:
             self._on_event(kind, payload)
 
-    def child(self, start: float, end: float) -> TaskState:
+    def child(self, start: float, end: float, *, extra_cancel=None) -> TaskState:
         """A task state whose progress 0..1 fills ``start..end`` of this one.
 
-        It shares this state's cancel flag, status and event listeners.
+        It shares this state's cancel flag, status and event listeners. With ``extra_cancel``
+        (anything with ``is_set()``, such as a :class:`threading.Event`) it also reads as
+        cancelled while that is set: a pipeline can then stop one stage and go on with the
+        next, while a cancel of this state still stops everything.
         """
-        return _ChildState(self, start, end)
+        return _ChildState(self, start, end, extra_cancel)
+
+
+class _EitherFlag:
+    """Set when the parent's flag or the extra one is; setting it sets the parent's."""
+
+    def __init__(self, parent, extra):
+        self._parent = parent
+        self._extra = extra
+
+    def is_set(self) -> bool:
+        return self._parent.is_set() or self._extra.is_set()
+
+    def set(self) -> None:
+        self._parent.set()
 
 
 class _ChildState(TaskState):
-    def __init__(self, parent: TaskState, start: float, end: float):
+    def __init__(self, parent: TaskState, start: float, end: float, extra_cancel=None):
         self._parent = parent
         self._start = start
         self._span = end - start
+        self._extra_cancel = extra_cancel
         self.progress = 0.0
         self.status = ""
         self.started = time.monotonic()
 
     @property
     def _cancel(self):  # share the root's flag so a cancel reaches every stage
-        return self._parent._cancel
+        if self._extra_cancel is None:
+            return self._parent._cancel
+        return _EitherFlag(self._parent._cancel, self._extra_cancel)
 
     def set_progress(self, fraction: float) -> None:
         fraction = min(1.0, max(0.0, float(fraction)))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import traceback
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -206,7 +207,16 @@ class MainWindow(QMainWindow):
     def _on_nav_row(self, row: int) -> None:
         if row < 0:
             return
-        page = self.pages[PAGES[row].key]  # built on first visit
+        slot = self.pages.slots[PAGES[row].key]
+        try:
+            page = slot.ensure(self)  # built on first visit
+        except Exception as exc:  # a page that cannot be built must not leave the old one up
+            details = traceback.format_exc()
+            log.exception("the %s page could not be built", slot.entry.title)
+            slot.show_failure(exc)
+            self.stack.setCurrentIndex(row)
+            self.report_error(f"The {slot.entry.title} page could not open", exc, details)
+            return
         self.stack.setCurrentIndex(row)
         page.on_shown()
 
@@ -469,14 +479,32 @@ class _PageSlot(QWidget):
         super().__init__()
         self.entry = entry
         self.page: Page | None = None
+        self.failure: QLabel | None = None
         self._layout = QVBoxLayout(self)
         self._layout.setContentsMargins(0, 0, 0, 0)
 
     def ensure(self, window: MainWindow) -> Page:
         if self.page is None:
             self.page = window._make_page(self.entry)
+            if self.failure is not None:
+                self.failure.deleteLater()
+                self.failure = None
             self._layout.addWidget(self.page)
         return self.page
+
+    def show_failure(self, exc: BaseException) -> None:
+        """A sentence in place of a page that failed to build; the next visit tries again."""
+        if self.failure is None:
+            self.failure = QLabel()
+            self.failure.setObjectName("page_failure")
+            self.failure.setWordWrap(True)
+            self.failure.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            self._layout.addWidget(self.failure)
+        self.failure.setText(
+            f"The {self.entry.title} page could not be opened ({type(exc).__name__}: {exc}).\n"
+            "The other pages and your data are not affected. This is a fault in the workbench: "
+            "the log file has the details for a report."
+        )
 
 
 class _Pages:

@@ -1,11 +1,17 @@
 """Engine functions run off the GUI thread, with their task state relayed as Qt signals.
 
 Every long engine step is a plain function taking ``state=``. :class:`Task` runs one such
-function in its own :class:`QThread` and turns the calls the function makes on its
+function off the GUI thread and turns the calls the function makes on its
 :class:`~core.tasks.TaskState` into signals that arrive in the GUI thread: ``progress``,
 ``status``, ``event``, then exactly one of ``finished`` (the return value), ``failed`` (the
 exception and its traceback text) or ``stopped`` (the user pressed Stop and the step raised
 :class:`~core.tasks.Cancelled`), and last ``ended``.
+
+An ordinary task runs in a :class:`QThread` of its own. A TensorFlow task
+(:meth:`Task.run_on` with :func:`tensorflow_thread`) runs on the process's one TensorFlow
+thread instead, made on first use and reused for the whole session: every TensorFlow call
+(training, prediction with a stored Keras model) happens on that thread, one task after the
+other, never two at a time.
 
 :class:`TaskRunner` keeps a reference to each running task (a QThread that is garbage collected
 while running takes the process down) and tells the status bar what runs.
@@ -17,6 +23,7 @@ Events (training epochs, partial results) are never dropped.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import logging
 import threading
@@ -25,7 +32,7 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QObject, QThread, Signal
+from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from core.tasks import Cancelled, TaskState
 
@@ -34,8 +41,9 @@ log = logging.getLogger(__name__)
 _MIN_INTERVAL_S = 0.04
 
 
-class _TaskThread(QThread):
-    """The thread that calls the engine function; it only emits, never touches widgets."""
+class _Job(QObject):
+    """One call of an engine function; :meth:`execute` runs in a worker thread and only emits,
+    never touches widgets."""
 
     progress = Signal(float)
     status = Signal(str)
@@ -55,8 +63,10 @@ class _TaskThread(QThread):
         self._last_status_emit = 0.0
         self._pending_progress: float | None = None
         self._pending_status: str | None = None
+        self.done = threading.Event()  # set once the function has returned or raised
+        self.thread_id: int | None = None  # the thread that ran it (threading.get_ident)
 
-    # listeners called by the task state, in this thread ------------------------------------
+    # listeners called by the task state, in the worker thread ------------------------------
     def on_progress(self, fraction: float) -> None:
         now = time.monotonic()
         with self._lock:
@@ -89,18 +99,82 @@ class _TaskThread(QThread):
         if progress is not None:
             self.progress.emit(progress)
 
-    def run(self) -> None:
+    def execute(self) -> None:
+        self.thread_id = threading.get_ident()
         try:
             value = self._fn(*self._args, state=self._state, **self._kwargs)
         except Cancelled:
             self._flush()
+            self.done.set()
             self.cancelled.emit()
         except Exception as exc:  # noqa: BLE001 - every failure must reach the GUI as a signal
             self._flush()
+            self.done.set()
             self.error.emit(exc, traceback.format_exc())
         else:
             self._flush()
+            self.done.set()
             self.result.emit(value)
+
+
+class _JobThread(QThread):
+    """A thread of its own for one ordinary task."""
+
+    def __init__(self, job: _Job):
+        super().__init__()
+        self._job = job
+
+    def run(self) -> None:
+        self._job.execute()
+
+
+class _TensorFlowWorker(QObject):
+    """Lives in the TensorFlow thread; runs the jobs queued to it, one after another."""
+
+    @Slot(object)
+    def execute(self, job: _Job) -> None:
+        job.execute()
+
+
+class TensorFlowThread(QObject):
+    """The one thread every TensorFlow task of the process runs on.
+
+    :meth:`submit` queues a job through a queued signal; the thread's event loop runs the jobs
+    in the order they came, so two never overlap.
+    """
+
+    _queued = Signal(object)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.thread = QThread()
+        self.thread.setObjectName("etd-tensorflow")
+        self._worker = _TensorFlowWorker()
+        self._worker.moveToThread(self.thread)
+        self._queued.connect(self._worker.execute)  # queued: the worker lives in the thread
+        self.thread.start()
+        log.info("TensorFlow thread started")
+
+    def submit(self, job: _Job) -> None:
+        self._queued.emit(job)
+
+    def stop(self, timeout_ms: int = 30_000) -> None:
+        """End the thread once the job it runs has returned (shutdown only)."""
+        if self.thread.isRunning():
+            self.thread.quit()
+            self.thread.wait(timeout_ms)
+
+
+_TENSORFLOW: TensorFlowThread | None = None
+
+
+def tensorflow_thread() -> TensorFlowThread:
+    """The process's TensorFlow thread, started on first use (needs a QCoreApplication)."""
+    global _TENSORFLOW
+    if _TENSORFLOW is None:
+        _TENSORFLOW = TensorFlowThread()
+        atexit.register(_TENSORFLOW.stop)  # a QThread destroyed while running aborts
+    return _TENSORFLOW
 
 
 class Task(QObject):
@@ -108,7 +182,8 @@ class Task(QObject):
 
     ``Task("Cleaning", clean, data, recipe=r)`` calls ``clean(data, recipe=r, state=...)``.
     Connect to the signals, then call :meth:`start`. :meth:`stop` asks the function to stop at
-    its next ``state.check()``.
+    its next ``state.check()``. :meth:`run_on` before :meth:`start` makes it run on the
+    TensorFlow thread instead of a thread of its own.
     """
 
     progress = Signal(float)
@@ -127,25 +202,41 @@ class Task(QObject):
         self.value: Any = None
         self.error: BaseException | None = None
         self.started_at: float | None = None
-        self._thread = _TaskThread(fn, args, kwargs, self.state)
-        self.state._on_progress = self._thread.on_progress
-        self.state._on_status = self._thread.on_status
-        self.state._on_event = self._thread.on_event
-        self._thread.progress.connect(self.progress)
-        self._thread.status.connect(self.status)
-        self._thread.event.connect(self.event)
-        self._thread.result.connect(self._on_result)
-        self._thread.error.connect(self._on_error)
-        self._thread.cancelled.connect(self._on_cancelled)
+        self._job = _Job(fn, args, kwargs, self.state)
+        self._thread: _JobThread | None = None
+        self._shared: TensorFlowThread | None = None
+        self.state._on_progress = self._job.on_progress
+        self.state._on_status = self._job.on_status
+        self.state._on_event = self._job.on_event
+        self._job.progress.connect(self.progress)
+        self._job.status.connect(self.status)
+        self._job.event.connect(self.event)
+        self._job.result.connect(self._on_result)
+        self._job.error.connect(self._on_error)
+        self._job.cancelled.connect(self._on_cancelled)
 
     @property
     def running(self) -> bool:
         return self.started_at is not None and self.outcome is None
 
+    @property
+    def thread_id(self) -> int | None:
+        """The ``threading.get_ident()`` of the thread that ran the function, once it started."""
+        return self._job.thread_id
+
+    def run_on(self, shared: TensorFlowThread) -> Task:
+        """Run on ``shared`` (the TensorFlow thread) rather than on a thread of its own."""
+        self._shared = shared
+        return self
+
     def start(self) -> Task:
         self.started_at = time.monotonic()
         log.info("task %r started", self.name)
-        self._thread.start()
+        if self._shared is not None:
+            self._shared.submit(self._job)
+        else:
+            self._thread = _JobThread(self._job)
+            self._thread.start()
         return self
 
     def stop(self) -> None:
@@ -156,30 +247,28 @@ class Task(QObject):
 
     def detach(self) -> None:
         """Deliver nothing more from this task (its thread has ended or been told to stop)."""
-        thread = self._thread
-        for signal in (
-            thread.progress,
-            thread.status,
-            thread.event,
-            thread.result,
-            thread.error,
-            thread.cancelled,
-        ):
+        job = self._job
+        for signal in (job.progress, job.status, job.event, job.result, job.error, job.cancelled):
             with contextlib.suppress(RuntimeError, TypeError):  # nothing was connected
                 signal.disconnect()
         if self.outcome is None:
             self.outcome = "stopped"
 
     def wait(self, timeout_ms: int = 30_000) -> bool:
-        """Block until the thread ends (tests and shutdown only; never in a GUI slot)."""
-        return self._thread.wait(timeout_ms)
+        """Block until the function has returned (tests and shutdown only; never in a GUI
+        slot). False if it has not within ``timeout_ms``, or was never started."""
+        if self.started_at is None:
+            return True
+        if self._thread is not None:
+            return self._thread.wait(timeout_ms)
+        return self._job.done.wait(timeout_ms / 1000)
 
     # endings, in the GUI thread ------------------------------------------------------------
     def _end(self, outcome: str) -> None:
         self.outcome = outcome
         seconds = time.monotonic() - (self.started_at or time.monotonic())
         log.info("task %r %s after %.2f s", self.name, outcome, seconds)
-        self._thread.wait()
+        self.wait()
         self.ended.emit()
 
     def _on_result(self, value: object) -> None:

@@ -9,6 +9,10 @@ project is created, opened or saved-as, what the user does is written to it: the
 (``Project.add_dataset``) and each cleaning result (``Project.add_cleaned``). Saving-as with
 work in memory creates the project and stores what is in memory.
 
+The workspace also holds the runs of the session (:attr:`Workspace.runs`, a
+:class:`~etd_desktop.runs.RunBook`; ``runs_changed`` tells when one was added) and the lane
+TensorFlow tasks go through (:attr:`Workspace.tensorflow`).
+
 Project reads and writes run in workers (a full-size data set is 175 MB of readings), one after
 the other, so a cleaning result is stored after the data set it belongs to.
 """
@@ -25,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import QObject, Signal
 
 from core.tasks import TaskState, ensure_state
+from etd_desktop.runs import RunBook, TensorFlowLane
 from etd_desktop.workers import Task, TaskRunner
 
 if TYPE_CHECKING:  # pandas loads with it; the window shows first
@@ -107,6 +112,7 @@ class Workspace(QObject):
     data_changed = Signal()
     cleaned_changed = Signal()
     balance_changed = Signal()
+    runs_changed = Signal()  # a run or a model result was added to :attr:`runs`
     saved = Signal()  # a project write finished
     failed = Signal(str, object, str)  # title, exception, details
 
@@ -122,6 +128,9 @@ class Workspace(QObject):
         self.balance = BalanceChoice()
         self._writes: list[tuple[str, Callable]] = []
         self._writing: Task | None = None
+        self.runs = RunBook(self)
+        self.runs.changed.connect(self.runs_changed)
+        self.tensorflow = TensorFlowLane(self.tasks, self)
 
     # what is open --------------------------------------------------------------------------
     @property

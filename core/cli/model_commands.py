@@ -58,14 +58,18 @@ def _add_experiment_options(parser: argparse.ArgumentParser, *, epochs_default) 
         type=int,
         default=epochs_default,
         metavar="N",
-        help=f"most epochs per Keras model (default {epochs_default or EPOCHS})",
+        help=f"most epochs per Keras model (default {epochs_default})"
+        if epochs_default
+        else f"most epochs per Keras model (default {DEMO_EPOCHS} on the demo data, {EPOCHS} "
+        "with DATA)",
     )
     group.add_argument(
         "--patience",
         type=int,
         default=None,
         metavar="N",
-        help=f"early-stopping patience on validation loss (default {PATIENCE})",
+        help=f"early-stopping patience on validation loss (default {PATIENCE}; "
+        f"{DEMO_PATIENCE} for the demo pipeline)",
     )
     group.add_argument("--seed", type=int, default=0, metavar="S", help="random seed (default 0)")
     group.add_argument(
@@ -74,6 +78,13 @@ def _add_experiment_options(parser: argparse.ArgumentParser, *, epochs_default) 
         metavar="METHOD",
         help="oversampling of the training customers: borderline_smote (default), smote, "
         "adasyn, random_over, random_under or none",
+    )
+    group.add_argument(
+        "--balance-param",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="change one oversampling setting, e.g. k_neighbors=3 or ratio=0.5 (repeatable)",
     )
     group.add_argument(
         "--threshold",
@@ -109,6 +120,13 @@ def _register_train(subparsers) -> None:
     parser.add_argument("data", metavar="DATA", help="labelled data file")
     parser.add_argument(
         "--out", metavar="RUN_DIR", help="run folder (default ./runs/<date>-<time>)"
+    )
+    parser.add_argument(
+        "--folds",
+        type=int,
+        metavar="K",
+        help="k-fold cross-validation instead of one 64/16/20 split: each fold of customers is "
+        "the test set once (honest protocol); writes fold_<i>/ folders and folds.json",
     )
     _add_experiment_options(parser, epochs_default=EPOCHS)
     add_data_options(parser)
@@ -155,44 +173,110 @@ def _register_pipeline(subparsers) -> None:
     parser.set_defaults(run=run_pipeline)
 
 
-def _default_out() -> Path:
-    stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    return Path("runs") / stamp
+def _run_folder(args) -> Path:
+    """``--out`` or ./runs/<date>-<time>; a folder already holding a run is refused, so that
+    files of an earlier run (another model's artifact, say) never mix with this one's."""
+    from core.errors import TrainingError
+
+    if not args.out:
+        return Path("runs") / _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise TrainingError(f"--out {out}: this is a file, not a folder.")
+    if (out / "metrics.json").exists() or (out / "artifacts").exists():
+        raise TrainingError(
+            f"--out {out}: this folder already holds a run.",
+            hint="Choose a new folder (or delete this one); runs are never overwritten.",
+        )
+    return out
 
 
 def _model_list(text: str) -> list[str]:
-    from core.errors import TrainingError
-    from core.models import MODEL_NAMES
+    """The models of ``--models``, each once; unknown names refused with the known ones."""
+    from core.protocol import checked_models
 
-    names = [m.strip() for m in text.split(",") if m.strip()]
-    unknown = [m for m in names if m not in MODEL_NAMES]
-    if unknown or not names:
-        raise TrainingError(
-            f"Unknown model{'s' if len(unknown) > 1 else ''}: {', '.join(unknown) or '(none)'}.",
-            hint=f"Choose from {', '.join(MODEL_NAMES)}.",
-        )
-    return names
+    return checked_models(m for m in text.split(",") if m.strip())
 
 
 def _model_params(items: list[str]) -> dict[str, dict]:
-    import json
+    """``--param MODEL.KEY=VALUE`` items as {model: {key: value}}, values read as JSON.
 
+    The model must exist, and a value for a numeric default must be a number (the training
+    code would otherwise fail deep inside with an unhelpful message).
+    """
     from core.errors import TrainingError
+    from core.models import MODEL_NAMES, default_params
 
     params: dict[str, dict] = {}
     for item in items:
         key, sep, value = item.partition("=")
-        model, dot, setting = key.strip().partition(".")
+        model, dot, setting = (part.strip() for part in key.strip().partition("."))
         if not sep or not dot or not model or not setting:
             raise TrainingError(
                 f"--param {item!r} is not MODEL.KEY=VALUE.", hint="Example: gbm.max_iter=100"
             )
-        try:
-            parsed = json.loads(value)
-        except ValueError:
-            parsed = value
+        if model not in MODEL_NAMES:
+            raise TrainingError(
+                f"--param {item!r}: unknown model {model!r}.",
+                hint=f"Choose from {', '.join(MODEL_NAMES)}.",
+            )
+        parsed = _json_value(value)
+        default = default_params(model).get(setting)
+        numeric = isinstance(default, int | float) and not isinstance(default, bool)
+        if numeric and (isinstance(parsed, bool) or not isinstance(parsed, int | float)):
+            raise TrainingError(
+                f"--param {item!r}: {model}.{setting} takes a number (default {default!r}).",
+                hint=f"Example: {model}.{setting}={default!r}",
+            )
         params.setdefault(model, {})[setting] = parsed
     return params
+
+
+def _balance_params(items: list[str]) -> dict:
+    """``--balance-param KEY=VALUE`` items as a dict, values read as JSON when they can be."""
+    from core.errors import TrainingError
+
+    params = {}
+    for item in items:
+        key, sep, value = (part.strip() for part in item.partition("="))
+        if not sep or not key:
+            raise TrainingError(
+                f"--balance-param {item!r} is not KEY=VALUE.", hint="Example: k_neighbors=3"
+            )
+        params[key] = _json_value(value)
+    return params
+
+
+def _json_value(text: str):
+    """``text`` read as JSON (numbers, true/false, lists), or the text itself."""
+    import json
+
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def _check_before_reading(args, epochs: int, patience: int) -> None:
+    """Refuse bad settings before a large file is read and prepared."""
+    from core.protocol import check_run_lengths
+
+    _model_list(args.models)
+    _model_params(args.param)
+    _balance_params(args.balance_param)
+    _recipe_from_args(args)
+    check_run_lengths(epochs, patience, args.seed)
+    folds = getattr(args, "folds", None)
+    if folds is not None:
+        from core.errors import TrainingError
+
+        if folds < 2:
+            raise TrainingError(f"--folds {folds}: cross-validation needs at least 2 folds.")
+        if args.protocol == "paper" or args.project:
+            raise TrainingError(
+                "--folds runs the honest protocol only and is not recorded in a project.",
+                hint="Drop --protocol paper / --project, or drop --folds.",
+            )
 
 
 def _recipe_from_args(args):
@@ -221,6 +305,7 @@ def _experiment(args, data, out: Path, *, epochs: int, patience: int):
         "epochs": epochs,
         "patience": patience,
         "balance": args.balance,
+        "balance_params": _balance_params(args.balance_param),
         "threshold_rule": args.threshold,
         "out_dir": str(out),
     }
@@ -235,6 +320,7 @@ def _experiment(args, data, out: Path, *, epochs: int, patience: int):
                 models=models,
                 protocol=args.protocol,
                 balance=args.balance,
+                balance_params=_balance_params(args.balance_param),
                 model_params=_model_params(args.param),
                 epochs=epochs,
                 patience=patience,
@@ -252,6 +338,22 @@ def _experiment(args, data, out: Path, *, epochs: int, patience: int):
     return result, recorder
 
 
+def _top_list_text(metrics: dict) -> str:
+    """Precision of the largest inspection list that is at most half the set, vs the base rate.
+
+    A top 100 of 25 test customers is the whole set (precision = base rate) and a top 1 says
+    nothing, so lists shorter than 10 or longer than half the set are not shown.
+    """
+    usable = [(k, key) for key, k in metrics["k_used"].items() if 10 <= k <= metrics["n"] // 2]
+    if not usable:
+        return f"base rate {metrics['base_rate']:.3f}"
+    k, key = max(usable)
+    return (
+        f"precision in the top {k} = {metrics['precision_at_k'][key]:.3f} vs base rate "
+        f"{metrics['base_rate']:.3f}"
+    )
+
+
 def _print_experiment(result, out: Path) -> None:
     for warning in result.warnings:
         print(f"warning: {warning}")
@@ -259,42 +361,94 @@ def _print_experiment(result, out: Path) -> None:
     print(result.comparison_table())
     for name, outcome in result.outcomes.items():
         if outcome.ok:
-            m = outcome.metrics
-            key = "100" if m["n"] >= 200 else "5%"  # a top 100 of a small set says little
             print(
                 f"  {name}: threshold {outcome.threshold:.3f} ({outcome.threshold_how}); "
-                f"precision in the top {m['k_used'][key]} = {m['precision_at_k'][key]:.3f} vs "
-                f"base rate {m['base_rate']:.3f}; best epoch {outcome.best_epoch}, "
+                f"{_top_list_text(outcome.metrics)}; best epoch {outcome.best_epoch}, "
                 f"{outcome.seconds:.0f} s"
             )
             for note in outcome.notes:
                 print(f"    note: {note}")
     print(f"\nRun written to {out}")
+    if result.stopped_by_user:
+        not_run = [n for n, o in result.outcomes.items() if not o.ok]
+        print(
+            "Stopped by the user: the models that finished (and the best weights of the one "
+            f"that was stopped) are evaluated and saved in {out}"
+            + (f"; not run: {', '.join(not_run)}." if not_run else ".")
+        )
+
+
+def _exit_code(result) -> int:
+    """130 after a stop (as for Ctrl+C), 1 when no model trained, else 0."""
+    if result.stopped_by_user:
+        return 130
+    return 0 if any(o.ok for o in result.outcomes.values()) else 1
 
 
 def run_train(args) -> int:
-    data = read_data_from_args(args, args.data)
-    out = Path(args.out) if args.out else _default_out()
+    out = _run_folder(args)
     patience = args.patience if args.patience is not None else PATIENCE
+    _check_before_reading(args, args.epochs, patience)
+    data = read_data_from_args(args, args.data)
     print(f"{data!r}")
+    if args.folds is not None:
+        return _cross_validate(args, data, out, patience=patience)
     result, recorder = _experiment(args, data, out, epochs=args.epochs, patience=patience)
     _print_experiment(result, out)
     if recorder is not None:
         print(f"Run {recorder.run_id} recorded in the project {args.project}")
-    return 0 if any(o.ok for o in result.outcomes.values()) else 1
+    return _exit_code(result)
+
+
+def _cross_validate(args, data, out: Path, *, patience: int) -> int:
+    from core.protocol import run_folds
+
+    with ProgressBar(enabled=not args.quiet) as state:
+        result = run_folds(
+            data,
+            folds=args.folds,
+            recipe=_recipe_from_args(args),
+            models=_model_list(args.models),
+            balance=args.balance,
+            balance_params=_balance_params(args.balance_param),
+            model_params=_model_params(args.param),
+            epochs=args.epochs,
+            patience=patience,
+            seed=args.seed,
+            threshold_rule=args.threshold,
+            out_dir=out,
+            state=state,
+        )
+    print()
+    print(result.table())
+    print(f"\nFolds written to {out}/fold_<i>/, the summary to {out / 'folds.json'}")
+    if any(fold.stopped_by_user for fold in result.folds):
+        print("Stopped by the user: the folds listed are those that finished.")
+        return 130
+    return 0 if any(s["folds_done"] for s in result.summary().values()) else 1
+
+
+def _score_to_csv(artifact, data, path: Path, args):
+    """Score ``data`` with ``artifact`` under a progress bar and write the CSV; the frame."""
+    from core.scoring import score
+
+    with ProgressBar(enabled=not args.quiet) as state:
+        frame = score(artifact, data, state=state)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    frame.to_csv(path, index=False, na_rep="")
+    return frame
 
 
 def run_score(args) -> int:
     from core.artifact import load_artifact
-    from core.scoring import score
+    from core.errors import EtdError
 
+    out = Path(args.out)
+    if out.is_dir():
+        raise EtdError(f"--out {out}: this is a folder; give the name of the CSV file to write.")
     artifact = load_artifact(args.artifact)
     data = read_data_from_args(args, args.data)
-    with ProgressBar(enabled=not args.quiet) as state:
-        frame = score(artifact, data, state=state)
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    frame.to_csv(out, index=False, na_rep="")
+    frame = _score_to_csv(artifact, data, out, args)
     for note in frame.attrs.get("notes", []):
         print(f"note: {note}")
     scorable = int(frame["scorable"].sum())
@@ -315,17 +469,22 @@ def run_score(args) -> int:
 
 def run_pipeline(args) -> int:
     started = time.monotonic()
-    out = Path(args.out) if args.out else _default_out()
+    out = _run_folder(args)
+    epochs = args.epochs if args.epochs is not None else (EPOCHS if args.data else DEMO_EPOCHS)
+    patience = args.patience
+    if patience is None:
+        patience = PATIENCE if args.data else DEMO_PATIENCE
+    _check_before_reading(args, epochs, patience)
     if args.data:
         data = read_data_from_args(args, args.data)
-        epochs = args.epochs if args.epochs is not None else EPOCHS
-        patience = args.patience if args.patience is not None else PATIENCE
     else:
         from core.demo import make_demo
 
+        if args.customers < 1:
+            from core.errors import TrainingError
+
+            raise TrainingError(f"--customers must be at least 1 (got {args.customers}).")
         data = make_demo(n_customers=args.customers, seed=args.seed)
-        epochs = args.epochs if args.epochs is not None else DEMO_EPOCHS
-        patience = args.patience if args.patience is not None else DEMO_PATIENCE
         if args.epochs is None:
             print(
                 f"demo run: epochs capped at {epochs} (patience {patience}) so it ends in "
@@ -352,6 +511,9 @@ def run_pipeline(args) -> int:
             "synthetic training thieves"
         )
     _print_experiment(result, out)
+    if result.stopped_by_user:
+        print("Nobody scored: the run was stopped.")
+        return 130
 
     best = _best_by_validation(result)
     if best is None:
@@ -374,13 +536,9 @@ def _score_everyone(best, data, out: Path, args, recorder) -> None:
     import pandas as pd
 
     from core.artifact import load_artifact
-    from core.scoring import score
 
-    artifact = load_artifact(best.artifact_dir)
-    with ProgressBar(enabled=not args.quiet) as state:
-        frame = score(artifact, data, state=state)
     path = out / f"scores_{best.name}.csv"
-    frame.to_csv(path, index=False, na_rep="")
+    frame = _score_to_csv(load_artifact(best.artifact_dir), data, path, args)
     print(
         f"\nTop {TOP_TO_INSPECT} customers to inspect ({best.name}, best validation ROC-AUC; "
         "every customer scored, training customers included):"

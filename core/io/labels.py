@@ -17,7 +17,7 @@ import pandas as pd
 from core.dataset import NORMAL, THEFT, UNKNOWN
 from core.errors import DataFileError
 from core.io.columns import ID_NAMES, LABEL_NAMES, find_named, normalise_name
-from core.io.sniffing import sniff_dialect
+from core.io.sniffing import sniff_dialect, sniff_format
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +79,14 @@ def read_labels_file(
     labels_path = Path(labels_path)
     if not labels_path.exists():
         raise DataFileError(labels_path, "the labels file does not exist.")
+    if labels_path.is_dir():
+        raise DataFileError(labels_path, "this is a folder, not a labels file.")
+    if sniff_format(labels_path) != "csv":
+        raise DataFileError(
+            labels_path,
+            "a labels file must be a CSV or TSV text file.",
+            hint="Save the (customer, label) sheet as CSV and import again.",
+        )
     dialect = sniff_dialect(labels_path)
     header = dialect.header
     if len(header) < 2:

@@ -10,6 +10,11 @@ made missing, not summed: a low total from missing intervals would look like the
 at least 90% but not all of them is summed as it is and counted in a note (it reads up to 10%
 low). Both are reported with examples.
 
+**Clock changes.** Exports in local time without an offset repeat one night-time hour each
+autumn; those readings are two real intervals and are all summed (note ``clock_change``). Any
+other timestamp with two different readings is refused. The spring day that lacks an hour has
+23/24 of its intervals, above the 90% rule, so it is summed and noted as partial.
+
 The whole file is read into memory (a long file is several times the size of the same data in
 wide form; convert very large interval files to daily first).
 """
@@ -103,66 +108,24 @@ def read_long(
     decimal: str = ".",
 ) -> ReadingTable:
     """Sum a long table to a customers x days matrix (see the module text for the rule)."""
-    id_pos, time_pos, value_pos, label_pos = roles
+    label_pos = roles[3]
     header = [str(h) for h in frame.columns]
     state.set_status(f"Reading {path.name}: timestamps")
-    stamps = parse_timestamps(frame.iloc[:, time_pos])
-    unreadable = stamps.isna() & frame.iloc[:, time_pos].notna()
-    if unreadable.any():
-        where = np.flatnonzero(unreadable.to_numpy())
-        shown = ", ".join(f"row {i + 2}: {str(frame.iat[i, time_pos])!r}" for i in where[:EXAMPLES])
-        raise DataFileError(
-            path,
-            f"{len(where)} value(s) in column {header[time_pos]!r} are not dates: {shown}.",
-            hint="Write times as YYYY-MM-DD HH:MM and import again.",
-        )
+    bad = BadCells()
+    table, notes = _reading_rows(path, frame, roles, decimal, bad)
     state.check()
 
-    bad = BadCells()
-    values = to_readings(frame.iloc[:, [value_pos]], decimal, [header[value_pos]], 2, bad)[:, 0]
-    ids = id_text(frame.iloc[:, id_pos])
-    table = pd.DataFrame(
-        {
-            "customer": ids,
-            "time": stamps.to_numpy(),
-            "kwh": values,
-            "row": np.arange(len(frame)) + 2,
-        }
-    )
-    if table["customer"].isna().any():
-        rows = table.loc[table["customer"].isna(), "row"].tolist()[:EXAMPLES]
-        raise DataFileError(
-            path,
-            f"{int(table['customer'].isna().sum())} row(s) have no customer id: "
-            + ", ".join(f"row {r}" for r in rows)
-            + ".",
-        )
-    table = table.dropna(subset=["time"])
     interval = _interval(path, table)
-    table, notes = _repeated_readings(path, table, interval)
+    table, repeats = _repeated_readings(path, table, interval)
+    notes += repeats
     per_day = max(1, round(pd.Timedelta(days=1) / interval))
-    needed = math.ceil(MIN_DAY_SHARE * per_day)
     state.set_progress(0.5)
     state.check()
 
-    table["day"] = table["time"].dt.normalize()
     order = pd.unique(table["customer"])
-    grouped = table.groupby(["customer", "day"], sort=False)["kwh"]
-    sums = grouped.sum(min_count=1)
-    counts = grouped.count()
-    short = counts < needed
-    partial = (counts >= needed) & (counts < per_day)
-    sums[short] = np.nan
-
-    calendar = pd.date_range(table["day"].min(), table["day"].max(), freq="D")
-    matrix = sums.unstack("day").reindex(index=order, columns=calendar)
-    kwh = np.ascontiguousarray(matrix.to_numpy(dtype=np.float32, na_value=np.nan))
-
+    kwh, calendar, day_notes = _daily_sums(table, order, per_day)
+    notes += day_notes
     minutes = interval / pd.Timedelta(minutes=1)
-    if short.any():
-        notes.append(_day_note("days_incomplete", short, counts, per_day, made_missing=True))
-    if partial.any() and per_day > 1:
-        notes.append(_day_note("days_partial", partial, counts, per_day, made_missing=False))
     log.info(
         "%s: long file, %d readings every %g min, %d customers, %d days",
         path.name,
@@ -172,11 +135,9 @@ def read_long(
         len(calendar),
     )
 
-    label_cells = None
-    if label_pos is not None:
-        label_cells = _label_per_customer(path, frame, ids, label_pos, order)
+    label_cells = _label_per_customer(path, table, order) if label_pos is not None else None
     first_rows = table.groupby("customer", sort=False)["row"].min().reindex(order).to_numpy()
-    result = ReadingTable(
+    return ReadingTable(
         ids=np.asarray(order, dtype=object),
         rows=first_rows,
         kwh=kwh,
@@ -189,7 +150,90 @@ def read_long(
         row_word="row",
         source_extra={"interval_minutes": float(minutes), "readings_per_day": int(per_day)},
     )
-    return result
+
+
+def _reading_rows(path: Path, frame: pd.DataFrame, roles, decimal: str, bad: BadCells):
+    """One row per reading: customer, time, kwh, file row (and raw label when there is a label
+    column); refuses unreadable times and rows without a customer, and skips (with a note)
+    rows without a time."""
+    id_pos, time_pos, value_pos, label_pos = roles
+    header = [str(h) for h in frame.columns]
+    stamps = parse_timestamps(frame.iloc[:, time_pos])
+    unreadable = stamps.isna() & frame.iloc[:, time_pos].notna()
+    if unreadable.any():
+        where = np.flatnonzero(unreadable.to_numpy())
+        shown = ", ".join(f"row {i + 2}: {str(frame.iat[i, time_pos])!r}" for i in where[:EXAMPLES])
+        raise DataFileError(
+            path,
+            f"{len(where)} value(s) in column {header[time_pos]!r} are not dates: {shown}.",
+            hint="Write times as YYYY-MM-DD HH:MM and import again.",
+        )
+
+    values = to_readings(frame.iloc[:, [value_pos]], decimal, [header[value_pos]], 2, bad)[:, 0]
+    table = pd.DataFrame(
+        {
+            "customer": id_text(frame.iloc[:, id_pos]),
+            "time": stamps.to_numpy(),
+            "kwh": values,
+            "row": np.arange(len(frame)) + 2,
+        }
+    )
+    if label_pos is not None:
+        table["label"] = frame.iloc[:, label_pos].to_numpy(dtype=object)
+    if table["customer"].isna().any():
+        rows = table.loc[table["customer"].isna(), "row"].tolist()[:EXAMPLES]
+        raise DataFileError(
+            path,
+            f"{int(table['customer'].isna().sum())} row(s) have no customer id: "
+            + ", ".join(f"row {r}" for r in rows)
+            + ".",
+        )
+
+    notes = []
+    untimed = table["time"].isna()
+    if untimed.any():
+        rows = [str(r) for r in table.loc[untimed, "row"].head(EXAMPLES)]
+        notes.append(
+            ImportNote(
+                "rows_without_time",
+                f"{int(untimed.sum())} row(s) have an empty {header[time_pos]!r} cell and were "
+                f"skipped, e.g. row {rows[0]}.",
+                int(untimed.sum()),
+                [f"row {r}" for r in rows],
+            )
+        )
+        table = table[~untimed]
+    if table.empty:
+        raise DataFileError(
+            path,
+            f"no row has a time in column {header[time_pos]!r}, so no reading can be placed.",
+            hint="Export the readings with their timestamps.",
+        )
+    return table, notes
+
+
+def _daily_sums(table: pd.DataFrame, order, per_day: int):
+    """customers (in ``order``) x calendar float32 day totals, the calendar, and notes on days
+    with too few readings (made missing) or a few missing (summed)."""
+    needed = math.ceil(MIN_DAY_SHARE * per_day)
+    table = table.assign(day=table["time"].dt.normalize())
+    grouped = table.groupby(["customer", "day"], sort=False)["kwh"]
+    sums = grouped.sum(min_count=1)
+    counts = grouped.count()
+    short = counts < needed
+    partial = (counts >= needed) & (counts < per_day)
+    sums[short] = np.nan
+
+    calendar = pd.date_range(table["day"].min(), table["day"].max(), freq="D")
+    matrix = sums.unstack("day").reindex(index=order, columns=calendar)
+    kwh = np.ascontiguousarray(matrix.to_numpy(dtype=np.float32, na_value=np.nan))
+
+    notes = []
+    if short.any():
+        notes.append(_day_note("days_incomplete", short, counts, per_day, made_missing=True))
+    if partial.any() and per_day > 1:
+        notes.append(_day_note("days_partial", partial, counts, per_day, made_missing=False))
+    return kwh, calendar, notes
 
 
 def _repeated_readings(
@@ -312,11 +356,13 @@ def _day_note(kind, mask, counts, per_day, *, made_missing) -> ImportNote:
     return ImportNote(kind, message, len(hits), examples)
 
 
-def _label_per_customer(path, frame, ids, label_pos, order) -> pd.Series:
-    cells = pd.Series(frame.iloc[:, label_pos].to_numpy(dtype=object)).astype("string")
+def _label_per_customer(path: Path, table: pd.DataFrame, order) -> pd.Series:
+    """One raw label cell per customer (in ``order``); refuses a customer with two labels."""
+    cells = pd.Series(table["label"].to_numpy(dtype=object)).astype("string")
     cells = cells.str.strip().replace("", pd.NA)
-    per = pd.DataFrame({"customer": ids, "label": cells}).dropna(subset=["customer"])
-    distinct = per.dropna(subset=["label"]).groupby("customer")["label"].nunique()
+    per = pd.DataFrame({"customer": table["customer"].to_numpy(dtype=object), "label": cells})
+    per = per.dropna(subset=["label"])
+    distinct = per.groupby("customer")["label"].nunique()
     clash = distinct[distinct > 1]
     if len(clash):
         raise DataFileError(
@@ -325,5 +371,5 @@ def _label_per_customer(path, frame, ids, label_pos, order) -> pd.Series:
             f"{', '.join(map(str, clash.index[:EXAMPLES]))}.",
             hint="Give each customer one label.",
         )
-    first = per.dropna(subset=["label"]).groupby("customer")["label"].first()
+    first = per.groupby("customer")["label"].first()
     return pd.Series(first.reindex(order).to_numpy(dtype=object), dtype=object)

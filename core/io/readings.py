@@ -60,8 +60,11 @@ def numeric_column(cells: pd.Series, decimal: str) -> tuple[np.ndarray, np.ndarr
             values = cells.to_numpy(dtype=np.float32, na_value=np.nan)
         return values, np.zeros(len(cells), bool)
     text = cells.astype("string").str.strip()
-    empty = (text.isna() | (text == "") | text.str.lower().isin(MISSING_MARKERS)).to_numpy(bool)
+    empty = (text.isna() | (text == "")).to_numpy(bool)
     number = _to_float(_decimal_point(text, decimal).where(~empty))
+    failed = np.isnan(number) & ~empty
+    if failed.any():  # only the few cells that are not plain numbers are looked at again
+        empty[failed] = text[failed].str.lower().isin(MISSING_MARKERS).to_numpy(bool)
     # With a decimal comma, a point can only group thousands (1.234 is 1234, never 1.234).
     if decimal == ",":
         grouped = ~empty & text.str.contains(r"[. \u00a0\u202f]").fillna(False).to_numpy(bool)

@@ -5,8 +5,9 @@ is instant. The rules:
 
 - **format** from the first bytes (``PK`` is a zip, so XLSX; ``PAR1`` is Parquet), else text;
 - **encoding**: a byte-order mark wins; else UTF-8 if the sample decodes as UTF-8; else
-  GB18030 (a superset of GBK and GB2312, the usual encodings of Chinese utility exports); else
-  Latin-1, which decodes anything and is reported so the user can check the names;
+  GB18030 (a superset of GBK and GB2312, the usual encodings of Chinese utility exports) if it
+  decodes and its non-ASCII bytes come in pairs, as Chinese characters do; else Latin-1, which
+  decodes anything and is reported so the user can check the names;
 - **separator**: of comma, semicolon, tab and ``|``, the one that splits every sampled line into
   the same number (above one) of fields, preferring the most fields;
 - **decimal mark**: a comma when the separator is not a comma and the cells hold numbers such
@@ -30,6 +31,7 @@ log = logging.getLogger(__name__)
 SAMPLE_BYTES = 256 * 1024
 SEPARATORS = (",", ";", "\t", "|")
 _DECIMAL_COMMA_CELL = re.compile(r"^\s*-?\d+,\d+\s*$")
+_HIGH_BYTE = re.compile(rb"[\x80-\xff]+")
 _CONTROL = re.compile(r"[\x01-\x08\x0b\x0c\x0e-\x1f]")
 _DECIMAL_POINT_CELL = re.compile(r"^\s*-?\d+\.\d+\s*$")
 
@@ -74,10 +76,24 @@ def sniff_encoding(raw: bytes) -> str:
         try:
             # final=False: a character cut in two at the end of the sample is not an error.
             decoder.decode(raw, final=False)
-            return encoding
         except UnicodeDecodeError:
             continue
+        if encoding == "utf-8" or _paired_high_bytes(raw):
+            return encoding
     return "latin-1"
+
+
+def _paired_high_bytes(raw: bytes) -> bool:
+    """True when most bytes above 127 sit next to another one, as in Chinese GBK text.
+
+    Almost any byte string decodes as GB18030, a European export too (``Zähler`` in Windows
+    Latin-1 is a valid GBK pair); there, accented letters stand alone between ASCII letters.
+    """
+    high = _HIGH_BYTE.findall(raw)
+    if not high:
+        return True
+    paired = sum(len(run) for run in high if len(run) > 1)
+    return paired >= 0.8 * sum(len(run) for run in high)
 
 
 def _looks_binary(text: str) -> bool:

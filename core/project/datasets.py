@@ -141,14 +141,13 @@ def read_dataset(
     source = loads_json(source_json, f"{what}: source", expect=dict) or {}
     notes = loads_json(notes_json, f"{what}: import notes", expect=list) or []
     try:
-        data = ConsumptionData(
-            ids,
-            days,
-            kwh,
-            labels,
-            notes=[ImportNote.from_dict(n) for n in notes],
-            source=source if isinstance(source, dict) else {},
-        )
+        notes = [ImportNote.from_dict(n) for n in notes]
+    except (ValueError, KeyError, TypeError, AttributeError) as err:
+        raise ProjectError(
+            f"{what}: the import notes are damaged ({type(err).__name__}: {err})"
+        ) from None
+    try:
+        data = ConsumptionData(ids, days, kwh, labels, notes=notes, source=source)
     except (ValueError, KeyError, TypeError, AttributeError) as err:
         raise ProjectError(f"{what} is inconsistent: {err}") from None
     return data, row
@@ -161,17 +160,19 @@ def _read_ids(conn: sqlite3.Connection, dataset_id: int, n_customers: int, what:
     ).fetchone()
     if found is None:
         raise ProjectError(f"{what}: customer ids are missing")
-    if found[0] > MAX_JSON_CHARS:
+    if (found[0] or 0) > MAX_JSON_CHARS:
         raise ProjectError(f"{what}: customer ids take {found[0]:,} bytes, over the limit")
     (blob,) = conn.execute(
         "SELECT data FROM dataset_arrays WHERE dataset_id = ? AND name = 'customer_ids'",
         (int(dataset_id),),
     ).fetchone()
-    ids = loads_json(bytes(blob), f"{what}: customer ids", expect=list)
+    ids = loads_json(blob, f"{what}: customer ids", expect=list)
     if not isinstance(ids, list) or len(ids) != n_customers:
         count = len(ids) if isinstance(ids, list) else "no"
         raise ProjectError(f"{what}: {count} customer ids stored for {n_customers} customers")
-    return [str(c) for c in ids]
+    if not all(isinstance(c, str) for c in ids):
+        raise ProjectError(f"{what}: the customer ids are not all text")
+    return ids
 
 
 def dataset_rows(conn: sqlite3.Connection, *, cleaned: bool, parent_id: int | None = None):
@@ -187,31 +188,47 @@ def dataset_rows(conn: sqlite3.Connection, *, cleaned: bool, parent_id: int | No
         params = (int(parent_id),)
     out = []
     for row in conn.execute(sql + " ORDER BY id", params).fetchall():
-        source = loads_json(row[10], f"data set {row[0]}: source", expect=dict) or {}
+        what = f"{'cleaned version' if cleaned else 'data set'} {row[0]}"
+        source = loads_json(row[10], f"{what}: source", expect=dict) or {}
         item = {
             "id": row[0],
             "name": row[2],
             "created": row[3],
-            "customers": row[4],
-            "days": row[5],
+            "customers": _count(row[4], what, "customers"),
+            "days": _count(row[5], what, "days"),
             "first_day": row[6],
-            "last_day": (
-                (pd.Timestamp(row[6]) + pd.Timedelta(days=row[5] - 1)).date().isoformat()
-                if row[6] and row[5]
-                else None
-            ),
-            "theft": row[7],
-            "normal": row[8],
-            "unlabelled": row[9],
-            "source_name": source.get("name") if isinstance(source, dict) else None,
-            "sha256": source.get("sha256") if isinstance(source, dict) else None,
+            "last_day": _last_day(row[6], row[5], what),
+            "theft": _count(row[7], what, "thieves"),
+            "normal": _count(row[8], what, "normal customers"),
+            "unlabelled": _count(row[9], what, "unlabelled customers"),
+            "source_name": source.get("name"),
+            "sha256": source.get("sha256"),
             "bytes": _stored_bytes(conn, row[0]),
         }
         if cleaned:
             item["dataset_id"] = row[1]
-            item["recipe"] = loads_json(row[11], f"cleaned version {row[0]}: recipe", expect=dict)
+            item["recipe"] = loads_json(row[11], f"{what}: recipe", expect=dict)
         out.append(item)
     return out
+
+
+def _count(value, what: str, of: str) -> int:
+    """A count from a row, which a damaged or forged file may hold as anything."""
+    if not isinstance(value, int) or value < 0:
+        raise ProjectError(f"{what}: the number of {of} is {value!r}, not a count")
+    return value
+
+
+def _last_day(first_day, n_days, what: str) -> str | None:
+    if not first_day or not n_days:
+        return None
+    try:
+        first = pd.Timestamp(first_day)
+    except (ValueError, TypeError):
+        first = pd.NaT
+    if pd.isna(first) or not isinstance(n_days, int):
+        raise ProjectError(f"{what} has an unreadable first day {first_day!r}")
+    return (first + pd.Timedelta(days=n_days - 1)).date().isoformat()
 
 
 def _stored_bytes(conn: sqlite3.Connection, dataset_id: int) -> int:

@@ -142,25 +142,42 @@ def write_visit_list(
         sql += " ORDER BY s.rank IS NULL, s.rank, s.customer"
     rows = conn.execute(sql, params).fetchall()
 
+    # Every row is checked before the file is touched: a refused list leaves no half file.
+    lines = []
+    for customer, rank, score, percentile, flag, outcome, day, note in rows:
+        what = f"run {run_id} model {model}, customer {customer}"
+        lines.append(
+            [
+                customer,
+                _stored_number(rank, None, f"{what}: rank"),
+                _stored_number(score, 6, f"{what}: score"),
+                _stored_number(percentile, 3, f"{what}: percentile"),
+                _stored_number(flag, None, f"{what}: flag"),
+                OUTCOME_TEXT.get(outcome or NOT_INSPECTED, outcome),
+                day or "",
+                note or "",
+            ]
+        )
     path = Path(path)
     try:
         with path.open("w", newline="", encoding="utf-8") as handle:
             writer = csv.writer(handle)
             writer.writerow(LIST_COLUMNS)
-            for customer, rank, score, percentile, flag, outcome, day, note in rows:
-                writer.writerow(
-                    [
-                        customer,
-                        "" if rank is None else rank,
-                        "" if score is None else f"{score:.6f}",
-                        "" if percentile is None else f"{percentile:.3f}",
-                        int(flag),
-                        OUTCOME_TEXT.get(outcome or NOT_INSPECTED, outcome),
-                        day or "",
-                        note or "",
-                    ]
-                )
+            writer.writerows(lines)
     except OSError as err:
         raise ProjectError(f"{path}: cannot write the inspection list ({err.strerror})") from None
     log.info("wrote %d customers of run %s model %s to %s", len(rows), run_id, model, path)
     return len(rows)
+
+
+def _stored_number(value, digits: int | None, what: str) -> str:
+    """A number from the scores table as CSV text ("" for none); digits None: a whole number.
+
+    A hand-edited or forged file may hold text in these columns: refused, not written."""
+    if value is None:
+        return ""
+    if digits is None and isinstance(value, int):
+        return str(value)
+    if digits is not None and isinstance(value, (int, float)):
+        return f"{value:.{digits}f}"
+    raise ProjectError(f"{what} is {value!r}, not a number; the file was changed by hand")

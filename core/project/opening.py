@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 import sqlite3
 from importlib import metadata
 from pathlib import Path
@@ -21,6 +22,7 @@ from core.project.schema import APPLICATION_ID, SCHEMA_VERSION
 log = logging.getLogger(__name__)
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
+BUSY_TIMEOUT_MS = 5000
 
 
 def app_version() -> str:
@@ -38,7 +40,10 @@ def now() -> str:
 def configure(conn: sqlite3.Connection, *, read_only: bool) -> None:
     """Connection settings: see core.project.store for why a rollback journal."""
     conn.execute("PRAGMA foreign_keys = ON")
-    conn.execute("PRAGMA busy_timeout = 5000")
+    # A file from someone else may carry views, triggers or defaults that call SQL functions;
+    # untrusted, SQLite refuses to run functions with side effects from them.
+    conn.execute("PRAGMA trusted_schema = OFF")
+    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     if not read_only:
         conn.execute("PRAGMA journal_mode = DELETE")
         conn.execute("PRAGMA synchronous = FULL")
@@ -62,6 +67,52 @@ def check_header(path: Path) -> None:
             f"{path}: not a project file (it is not an SQLite database)",
             hint="Project files end in .etdproj and are made by this program.",
         )
+
+
+def check_writable(path: Path) -> None:
+    """Refuse to open for editing a file (or folder, where the journal goes) that is read-only
+    on disk: SQLite would open it anyway and fail only at the first save."""
+    for target, what in ((path, "file"), (path.parent, "folder it is in")):
+        if not os.access(target, os.W_OK):
+            raise ProjectError(
+                f"{path}: the {what} is read-only on disk, so nothing could be saved",
+                hint="Open the project read-only, or copy it to a folder you can write to.",
+            )
+
+
+def sqlite_hint(err: sqlite3.Error) -> str:
+    """What the user can do about an SQLite error, from its text."""
+    text = str(err)
+    if _is_busy(err):
+        return (
+            f"Another program or workbench window is using the file (it stayed locked for "
+            f"{BUSY_TIMEOUT_MS // 1000} s); close the project there, or wait for its step to "
+            "finish, and try again."
+        )
+    if "readonly" in text or "read-only" in text:
+        return "The file is read-only on disk; copy it to a folder you can write to."
+    if "full" in text:
+        return "The disk is full; free some space and try again."
+    if isinstance(err, sqlite3.IntegrityError):
+        return "That content is already stored, or refers to something that is not."
+    return "The file may be damaged; open a backup copy, or ask its sender for it again."
+
+
+def open_failure(path: Path, err: sqlite3.Error, *, hot_journal: bool) -> ProjectError:
+    """The error for a file SQLite would not read: in use elsewhere, or not a sound project.
+
+    ``hot_journal``: a read-only open found the journal of an unfinished step beside the file.
+    """
+    if _is_busy(err):
+        return ProjectError(f"{path}: cannot open the project ({err})", hint=sqlite_hint(err))
+    hint = sqlite_hint(err)
+    if hot_journal:
+        hint = "It was left in the middle of a step; open it for editing once to recover."
+    return ProjectError(f"{path}: not a project file or damaged ({err})", hint=hint)
+
+
+def _is_busy(err: sqlite3.Error) -> bool:
+    return "locked" in str(err) or "busy" in str(err)
 
 
 def check_identity(conn: sqlite3.Connection, path: Path, read_only: bool) -> int:
@@ -91,6 +142,18 @@ def check_identity(conn: sqlite3.Connection, path: Path, read_only: bool) -> int
     if version < 1 or (version < SCHEMA_VERSION and version not in schema.MIGRATIONS):
         raise ProjectError(f"{path}: unknown project schema version {version}")
     return int(version)
+
+
+def check_no_triggers(conn: sqlite3.Connection, path: Path) -> None:
+    """Refuse a file with triggers: this program makes none, and a trigger from someone else
+    would change or delete content behind every save."""
+    names = [n for (n,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")]
+    if names:
+        raise ProjectError(
+            f"{path}: holds SQL trigger(s) {', '.join(map(repr, names[:5]))}, which this "
+            "program never makes; refused, since they would run on every change",
+            hint="Ask its sender for a file saved by the workbench itself.",
+        )
 
 
 def check_intact(conn: sqlite3.Connection, path: Path) -> None:

@@ -154,11 +154,12 @@ def run_rows(conn: sqlite3.Connection) -> list[dict[str, Any]]:
         metrics = (
             loads_json(metrics_json, f"run {run_id} model {model}: metrics", expect=dict) or {}
         )
+        what = f"run {run_id} model {model}"
         by_id[run_id]["results"][model] = {
             "metrics": {k: v for k, v in metrics.items() if not k.endswith(CURVE_SUFFIX)},
-            "threshold": threshold,
+            "threshold": _optional_number(threshold, f"{what}: threshold"),
             "stopped": bool(stopped),
-            "seconds": seconds,
+            "seconds": _optional_number(seconds, f"{what}: seconds"),
             "scores": _score_count(conn, run_id, model),
         }
     return runs
@@ -186,14 +187,23 @@ def run_detail(conn: sqlite3.Connection, run_id: int) -> dict[str, Any]:
             "metrics": loads_json(metrics, f"{what}: metrics", expect=dict) or {},
             "history": loads_json(history, f"{what}: history", expect=dict) or {},
             "curves": loads_json(curves, f"{what}: curves", expect=dict) or {},
-            "threshold": threshold,
+            "threshold": _optional_number(threshold, f"{what}: threshold"),
             "stopped": bool(stopped),
-            "seconds": seconds,
+            "seconds": _optional_number(seconds, f"{what}: seconds"),
             "created": created,
             "artifact_files": artifact_names(conn, run_id, model),
             "scores": _score_count(conn, run_id, model),
         }
     return run
+
+
+def _optional_number(value, what: str) -> float | None:
+    """A REAL column read back; SQLite lets a hand-edited file put text there."""
+    if value is None:
+        return None
+    if isinstance(value, (int, float)):
+        return float(value)
+    raise ProjectError(f"{what} is {value!r}, not a number")
 
 
 def _score_count(conn: sqlite3.Connection, run_id: int, model: str) -> int:

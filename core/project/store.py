@@ -67,6 +67,7 @@ class Project:
     def create(cls, path: str | os.PathLike, *, overwrite: bool = False) -> Project:
         """A new, empty project at ``path``; refuses to replace an existing file by default."""
         path = Path(path)
+        _check_new_path(path)
         if path.exists() and not overwrite:
             raise ProjectError(
                 f"{path}: a file of that name already exists",
@@ -106,6 +107,8 @@ class Project:
         """
         path = Path(path)
         opening.check_header(path)
+        if not read_only:
+            opening.check_writable(path)
         uri = path.resolve().as_uri() + ("?mode=ro" if read_only else "?mode=rw")
         try:
             conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
@@ -115,6 +118,7 @@ class Project:
             opening.configure(conn, read_only=read_only)
             version = opening.check_identity(conn, path, read_only)
             opening.check_intact(conn, path)
+            opening.check_no_triggers(conn, path)
             if version < SCHEMA_VERSION:
                 opening.upgrade(conn, path, version)
             problems = schema.layout_problems(conn)
@@ -128,11 +132,8 @@ class Project:
             raise
         except sqlite3.Error as err:
             conn.close()
-            hint = "Open a backup copy, or ask its sender for the file again."
-            if read_only and _journal(path).exists():
-                hint = "It was left in the middle of a step; open it for editing once to recover."
-            message = f"{path}: not a project file or damaged ({err})"
-            raise ProjectError(message, hint=hint) from None
+            hot_journal = read_only and _journal(path).exists()
+            raise opening.open_failure(path, err, hot_journal=hot_journal) from None
         log.info("opened project %s (schema %d%s)", path, version, ", read-only" * read_only)
         return cls(path, conn, read_only=read_only)
 
@@ -174,6 +175,7 @@ class Project:
         working in the copy; otherwise it stays on the original. Returns the copy's path.
         """
         path = Path(path)
+        _check_new_path(path)
         if path.exists() and not overwrite:
             raise ProjectError(f"{path}: a file of that name already exists")
         if path.resolve() == self._path.resolve():
@@ -248,16 +250,7 @@ class Project:
                         conn.execute("COMMIT")
 
     def _sqlite_problem(self, err: sqlite3.Error, step: str) -> ProjectError:
-        text = str(err)
-        if "locked" in text or "busy" in text:
-            hint = "Another program is writing to it; close that one and try again."
-        elif "full" in text:
-            hint = "The disk is full; free some space and try again."
-        elif isinstance(err, sqlite3.IntegrityError):
-            hint = "That content is already stored, or refers to something that is not."
-        else:
-            hint = "The file may be damaged; open a backup copy."
-        return ProjectError(f"{self._path}: cannot {step} ({text})", hint=hint)
+        return ProjectError(f"{self._path}: cannot {step} ({err})", hint=opening.sqlite_hint(err))
 
     def _named(self, err: ProjectError) -> ProjectError:
         """The same error with the project file's name in front (once)."""
@@ -515,6 +508,17 @@ def _backup_progress(state: TaskState):
         state.set_progress(1.0 - remaining / max(1, total))
 
     return progress
+
+
+def _check_new_path(path: Path) -> None:
+    """Refuse, before SQLite gives a vague "unable to open", a folder or a missing folder."""
+    if path.is_dir():
+        raise ProjectError(f"{path}: is a folder; choose a file name such as work{SUFFIX}")
+    if not path.parent.is_dir():
+        raise ProjectError(
+            f"{path}: the folder {str(path.parent)!r} does not exist",
+            hint="Create the folder first, or choose one that exists.",
+        )
 
 
 def _journal(path: Path) -> Path:

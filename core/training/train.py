@@ -1,9 +1,11 @@
 """Train one theft detector on prepared training customers, watching validation customers.
 
 Keras models: Adam and binary cross-entropy, early stopping on the validation loss (patience
-50 by default), the learning-rate plateau schedule where the model asks for it (ConvLSTM), and
-the weights of the best validation epoch restored however training ends: early stop, the last
-epoch, or a user's cancel. A cancel is noticed after the current batch; it ends training
+50 by default), the learning-rate plateau schedule where the model asks for it (ConvLSTM),
+batch-normalisation statistics measured on the training rows after every epoch (see
+:meth:`~core.training.loop.DeepTrainer.settle_normalisation`), and the weights of the best
+validation epoch, those statistics included, restored however training ends: early stop, the
+last epoch, or a user's cancel. A cancel is noticed after the current batch; it ends training
 without an exception and marks ``stopped``. When it comes before the first epoch is done there
 is no best epoch yet, and the model keeps its current weights (``best_epoch == 0``).
 
@@ -201,6 +203,7 @@ def _train_deep(name, X_train, y_train, X_val, y_val, params, epochs, patience, 
                 )
             notes.append(f"The loss became undefined at epoch {epoch}; training ended there.")
             break
+        trainer.settle_normalisation()
 
         p_val = trainer.predict(X_val)
         val_loss = binary_log_loss(y_val, p_val)
@@ -256,6 +259,8 @@ def _train_deep(name, X_train, y_train, X_val, y_val, params, epochs, patience, 
 
     if best_weights is not None:
         model.set_weights(best_weights)
+    else:
+        trainer.settle_normalisation()  # stopped in the first epoch: score with measured ones
     if stopped:
         notes.append(
             f"Stopped by the user after {len(history['loss'])} complete epochs; "

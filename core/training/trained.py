@@ -213,9 +213,12 @@ def load_trained(directory, manifest: dict | None = None) -> TrainedModel:
         raise ArtifactError(f"{path}: the Keras model file is missing.")
     import keras
 
+    from core.models.cnn_lstm import step_folding_classes
     from core.models.conv_lstm import fused_layer_class
 
-    fused_layer_class()  # registers the workbench's own layer before Keras reads the file
+    # register the workbench's own layers before Keras reads the file
+    fused_layer_class()
+    step_folding_classes()
     try:
         model = keras.models.load_model(path, safe_mode=True, compile=False)
     except Exception as err:  # Keras raises many types for damaged or unsafe files

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QHBoxLayout,
     QLabel,
+    QPushButton,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -133,6 +134,11 @@ class BalancePage(StatefulPage):
         side_layout.addWidget(self.counts_label)
         side_layout.addWidget(self.messages)
         side_layout.addStretch(1)
+        # the page's one decision is kept as it is set; the next step is training
+        self.train_button = QPushButton("Train models with this balancing \u2192")
+        self.train_button.setToolTip("The choice above is used by the Train page (Ctrl+5).")
+        self.train_button.clicked.connect(lambda: self.go_to("train"))
+        side_layout.addWidget(self.train_button)
 
         self.counts_chart = plots.ChartPanel(clip=False, log_toggle=False)
         self.counts_chart.clip_box.setVisible(False)

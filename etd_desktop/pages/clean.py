@@ -44,6 +44,8 @@ from etd_desktop.workspace import CleaningResult, Workspace
 
 log = logging.getLogger(__name__)
 
+FIELDS_AT_SIZE = QFormLayout.FieldGrowthPolicy.FieldsStayAtSizeHint
+
 IMPUTATION_TEXT = {
     "knn": "KNN across customers (the reference method): a missing day takes the mean of the "
     "k customers most alike on the days both were read. Slow on many customers.",
@@ -153,6 +155,7 @@ class CleanPage(StatefulPage):
         font.setPointSizeF(font.pointSizeF() * 1.1)
         self.kept_label.setFont(font)
         form = QFormLayout()
+        form.setFieldGrowthPolicy(FIELDS_AT_SIZE)  # a spin box 1,000 px wide reads badly
         form.addRow("Drop customers missing more than:", self.threshold)
         form.addRow("", self.zeros_missing)
         form.addRow("and those with fewer than:", self.min_days)
@@ -292,6 +295,7 @@ class CleanPage(StatefulPage):
         self.method_text.setWordWrap(True)
         self.method.currentIndexChanged.connect(self._method_changed)
         form = QFormLayout()
+        form.setFieldGrowthPolicy(FIELDS_AT_SIZE)  # a spin box 1,000 px wide reads badly
         form.addRow("Fill the remaining gaps with:", self.method)
         form.addRow("Neighbours (k):", self.k)
         box = QWidget()
@@ -326,6 +330,7 @@ class CleanPage(StatefulPage):
         self.outlier_label = QLabel()
         self.outlier_label.setWordWrap(True)
         form = QFormLayout()
+        form.setFieldGrowthPolicy(FIELDS_AT_SIZE)  # a spin box 1,000 px wide reads badly
         form.addRow("Fences:", self.rule)
         form.addRow("Factor f (1.5 minor, 3 extreme):", self.factor)
         form.addRow("Readings outside the fences:", self.treatment)
@@ -484,7 +489,6 @@ class CleanPage(StatefulPage):
         self.result_box = QWidget()
         result_layout = QVBoxLayout(self.result_box)
         result_layout.setContentsMargins(0, 0, 0, 0)
-        result_layout.addWidget(self.result_label)
         result_layout.addLayout(sample_row)
         result_layout.addWidget(self.result_chart, 1)
         self.result_box.setVisible(False)
@@ -492,7 +496,11 @@ class CleanPage(StatefulPage):
         layout = QVBoxLayout(box)
         layout.addWidget(self.summary_label)
         layout.addLayout(buttons)
+        layout.addWidget(self.result_label)
+        # The sample chart shows only once a cleaned result exists: an empty plot and buttons
+        # to pages with nothing to show confused more than they helped.
         layout.addWidget(self.result_box, 1)
+        layout.addStretch(0)  # keeps the recipe at the top while the result box is hidden
         return box
 
     def recipe(self) -> Recipe:
@@ -530,13 +538,12 @@ class CleanPage(StatefulPage):
         task = self.workspace.tasks.run("Cleaning", run_cleaning, data, recipe)
         task.finished.connect(self._cleaned)
         task.failed.connect(self._run_failed)
-        task.stopped.connect(lambda: self.result_label.setText("Cleaning stopped; nothing kept."))
+        task.stopped.connect(self._run_stopped)
         task.ended.connect(self._run_ended)
         self.task = task
         self.run_button.setEnabled(False)
         self.stop_button.setEnabled(True)
-        self.result_box.setVisible(True)
-        self.result_label.setText("Cleaning... (progress in the status bar)")
+        self.result_label.setText("Cleaning... (progress and Stop also in the status bar)")
         return task
 
     def stop(self) -> None:
@@ -545,6 +552,14 @@ class CleanPage(StatefulPage):
 
     def _cleaned(self, result: CleaningResult) -> None:
         self.workspace.set_cleaned(result)
+
+    def _run_stopped(self) -> None:
+        kept = self.workspace.cleaned is not None
+        self.result_label.setText(
+            "Cleaning stopped; the earlier cleaned result below is kept."
+            if kept
+            else "Cleaning stopped; nothing kept. Run the cleaning again when ready."
+        )
 
     def _run_failed(self, exc: BaseException, details: str) -> None:
         self.result_label.setText(f"The cleaning failed: {exc}")
@@ -560,6 +575,8 @@ class CleanPage(StatefulPage):
         cleaned = self.workspace.cleaned
         if cleaned is None:
             self.result_box.setVisible(False)
+            if self.task is None or not self.task.running:
+                self.result_label.setText("")
             return
         self.result_box.setVisible(True)
         report = cleaned.report

@@ -44,7 +44,7 @@ from core.dataset import UNKNOWN, ConsumptionData
 from core.project import OUTCOME_TEXT, OUTCOMES
 from core.tasks import TaskState, ensure_state
 from etd_desktop.pages.base import EmptyState, StatefulPage
-from etd_desktop.pages.train import MODEL_LABELS, run_book, tensorflow_lane
+from etd_desktop.runs import MODEL_LABELS
 from etd_desktop.widgets.customer_plot import CustomerPlot, CustomerReference, CustomerView
 from etd_desktop.widgets.ranked_table import LABEL_TEXT, CustomerFilter, RankedTableModel
 from etd_desktop.workspace import Workspace
@@ -80,7 +80,7 @@ class CustomersPage(StatefulPage):
         )
         super().__init__(workspace, empty, parent)
         empty.button.clicked.connect(lambda: self.go_to("train"))
-        self.book = run_book(workspace)
+        self.book = workspace.runs
         self.frame: pd.DataFrame | None = None  # the ranked list shown
         self.list_data: ConsumptionData | None = None  # readings behind the list
         self.source = SOURCE_TEST
@@ -177,6 +177,7 @@ class CustomersPage(StatefulPage):
         self.unscorable.horizontalHeader().setStretchLastSection(True)
         self.unscorable.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.unscorable.setMaximumHeight(120)
+        self.unscorable.setColumnWidth(0, 270)
         self.unscorable_label = QLabel()
 
         left = QWidget()
@@ -393,7 +394,11 @@ class CustomersPage(StatefulPage):
         selected = self.selected_customer()
         self.model.set_filter(self.current_filter())
         shown, total = self.model.rowCount(), self.model.n_total
-        self.count_label.setText(f"{shown:,} of {total:,} customers shown")
+        text = f"{shown:,} of {total:,} customers shown"
+        unranked = total - getattr(self, "_n_ranked", total)
+        if unranked > 0:  # they sit at the end without a score: say why the ranks stop early
+            text += f" ({total - unranked:,} ranked; {unranked:,} cannot be scored, see below)"
+        self.count_label.setText(text)
         if selected is not None:
             row = self.model.shown_row_of(selected)
             if row is not None:
@@ -539,7 +544,7 @@ class CustomersPage(StatefulPage):
         if run_id is None or model is None:
             return None
         loader = _Loader(self.book, run_id, model)
-        task = tensorflow_lane(self.workspace).run(
+        task = self.workspace.tensorflow.run(
             f"Scoring {what}", score_with_stored_model, loader, data
         )
         self.source_label.setText(f"Scoring {what} with {MODEL_LABELS.get(model, model)}...")

@@ -38,8 +38,8 @@ from PySide6.QtWidgets import (
 
 from core.evaluation import ranking
 from etd_desktop.pages.base import EmptyState, StatefulPage
-from etd_desktop.pages.train import MODEL_LABELS, run_book
 from etd_desktop.report import Report, panel_image
+from etd_desktop.runs import MODEL_LABELS
 from etd_desktop.widgets.metric_plots import (
     ConfusionGrid,
     ResultEntry,
@@ -52,6 +52,8 @@ from etd_desktop.widgets.plots import ChartPanel, pen
 from etd_desktop.workspace import Workspace
 
 log = logging.getLogger(__name__)
+
+LISTING_ROWS = 12  # a report dict longer than this is a per-customer listing, not figures
 
 LEAK_BACKGROUND = QColor(232, 97, 60, 55)
 
@@ -77,6 +79,7 @@ COLUMNS = [
     ("threshold", "threshold", None),
     ("test customers", "n", None),
 ]
+RESULTS_SPLIT = 10  # the report's first results table ends after the PR-AUC interval
 
 
 def budget_figures(labels, scores, *, visits: int | None = None, threshold: float | None = None):
@@ -124,6 +127,15 @@ def _cell_text(value) -> str:
     if isinstance(value, int):
         return f"{value:,}"
     return f"{float(value):.3f}"
+
+
+def _k_cell(metrics: dict, key: str, sub: str | None) -> str:
+    """The cell text; a top-k figure says its k when the test set is smaller than k."""
+    text = _cell_text(metric_value(metrics, key, sub))
+    k = (metrics.get("k_used") or {}).get(sub) if sub else None
+    if sub and sub.isdigit() and k is not None and int(k) < int(sub):
+        text += f" (k={int(k)})"
+    return text
 
 
 def metric_value(metrics: dict, key: str, sub: str | None):
@@ -289,7 +301,7 @@ class EvaluatePage(StatefulPage):
         )
         super().__init__(workspace, empty, parent)
         empty.button.clicked.connect(lambda: self.go_to("train"))
-        self.book = run_book(workspace)
+        self.book = workspace.runs
         self.entries: list[ResultEntry] = []
         self._stale = True
         self._build()
@@ -460,7 +472,7 @@ class EvaluatePage(StatefulPage):
                 f"{entry.model_label}{stopped}",
                 f"run {abs(entry.run_id)}: " + ("PAPER, LEAKING" if entry.leaking else "honest"),
             ]
-            cells += [_cell_text(metric_value(entry.metrics, key, sub)) for _, key, sub in COLUMNS]
+            cells += [_k_cell(entry.metrics, key, sub) for _, key, sub in COLUMNS]
             for c, text in enumerate(cells):
                 item = QTableWidgetItem(text)
                 if c >= 2:
@@ -517,13 +529,23 @@ class EvaluatePage(StatefulPage):
             )
         if ws.cleaned is not None:
             report.heading("Cleaning")
+            for line in _recipe_lines(ws.cleaned.recipe):
+                report.paragraph(line)
             report.key_values(_flat_pairs(ws.cleaned.report))
         report.heading("Test results")
         header = [
             self.table.horizontalHeaderItem(c).text() for c in range(self.table.columnCount())
         ]
         leaking_rows = {i for i, e in enumerate(self.entries) if e.leaking}
-        report.table(header, self.table_rows(), leaking_rows)
+        rows = self.table_rows()
+        # Over twenty columns in one table squeeze each to a few letters on a page: the
+        # classification figures and the ranking figures go in two tables, each with the names.
+        split = 2 + RESULTS_SPLIT
+        base = header.index("base rate")  # next to precision and PR-AUC in both tables
+        report.table(
+            header[:split] + [header[base]], [r[:split] + [r[base]] for r in rows], leaking_rows
+        )
+        report.table(header[:2] + header[split:], [r[:2] + r[split:] for r in rows], leaking_rows)
         report.paragraph(
             "PR-AUC is average precision. Base rate: the share of thieves among the "
             "test customers, the precision of a random inspection list."
@@ -572,15 +594,31 @@ class EvaluatePage(StatefulPage):
             self.tabs.setCurrentIndex({"curves": 1, "confusion": 2, "histories": 3}[step])
 
 
+def _recipe_lines(recipe: dict | None) -> list[str]:
+    """The cleaning recipe in the words of the Clean page (nothing when it cannot be read)."""
+    from core.recipe import Recipe
+
+    try:
+        return Recipe.from_dict(recipe).describe() if recipe else []
+    except (KeyError, TypeError, ValueError):
+        return []
+
+
 def _flat_pairs(report: dict, prefix: str = "") -> list[tuple[str, object]]:
+    """The cleaning report as name/value rows; a per-customer listing (thousands of dropped
+    customers) becomes one row with its count, so the figures stay readable."""
     pairs = []
     for key, value in report.items():
         name = f"{prefix}{key}"
-        if isinstance(value, dict):
+        if name == "recipe":
+            continue  # written out in words above the table
+        if isinstance(value, dict) and len(value) > LISTING_ROWS:
+            pairs.append((name, f"{len(value):,} customers (listed in the project, not here)"))
+        elif isinstance(value, dict):
             pairs.extend(_flat_pairs(value, name + "."))
         elif isinstance(value, int | float | str | bool) or value is None:
             pairs.append((name, value))
-    return pairs[:40]
+    return pairs
 
 
 def make_screenshot_run(
@@ -593,9 +631,9 @@ def make_screenshot_run(
     """Train ``models`` briefly on the open data, in this thread, once per protocol, unless
     runs exist already (screenshots and tests; the GUI trains in a worker)."""
     from core.tasks import TaskState
-    from etd_desktop.pages.train import RunControl, train_run
+    from etd_desktop.runs import RunControl, train_run
 
-    book = run_book(workspace)
+    book = workspace.runs
     if book.runs() or workspace.data is None:
         return
     for protocol in protocols:

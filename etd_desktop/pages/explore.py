@@ -61,6 +61,7 @@ GROUPS = [
 BAND_PERCENTILES = (10.0, 90.0)
 BAND_MAX_CUSTOMERS = 4000
 _DEBOUNCE_MS = 150
+CLASS_KEYS = ("theft", "normal", "all")  # result keys that are classes; others are customer ids
 
 
 def colour_of(key: str) -> str:
@@ -468,7 +469,11 @@ class ExplorePage(StatefulPage):
                 plots.band(plot, x, lo, hi, colour_of(key))
                 sampled = f", a sample of {used:,} of {total:,}" if used < total else ""
                 band_notes.append(f"{r.label}: shaded 10th-90th percentile{sampled}")
-            plots.curve(plot, x, r.mean, colour_of(key), f"{r.label} (mean)")
+            one = key not in CLASS_KEYS  # a single customer: its own readings, not a mean
+            plots.curve(plot, x, r.mean, colour_of(key), r.label if one else f"{r.label} (mean)")
+            if one:
+                self.chart.set_title("Daily readings of one customer")
+                band_notes.append(self._customer_note(key, r.mean))
         if band_notes:
             self.chart.set_note("; ".join(band_notes))
         elif len(series) > 1:
@@ -476,6 +481,20 @@ class ExplorePage(StatefulPage):
                 "Pick one class to see the spread of its customers "
                 "(10th-90th percentile band) around the mean."
             )
+
+    def _customer_note(self, customer: str, readings) -> str:
+        """Class and reading coverage of one customer, so gaps in the curve are explained."""
+        data = self.current_data()
+        row = data.index_of(customer)
+        label = {1: "labelled theft", 0: "labelled normal"}.get(
+            int(data.labels[row]) if data.labels is not None else -1, "unlabelled"
+        )
+        values = np.asarray(readings, dtype=float)
+        read = int(np.isfinite(values).sum())
+        return (
+            f"customer {customer}, {label}: {read:,} of {len(values):,} days have a reading; "
+            "days without one are left blank"
+        )
 
     def _draw_correlation(self, series: dict, _results) -> None:
         cmap = pg.colormap.get("CET-D1")
@@ -558,7 +577,6 @@ class ExplorePage(StatefulPage):
         plot.setLabel("bottom", "kWh per day")
         plot.setLabel("left", "share of readings")
         log_bins = False
-        notes = []
         for key, r in series.items():
             total = max(1, int(np.sum(r.counts)))
             share = np.asarray(r.counts, dtype=float) / total
@@ -575,13 +593,7 @@ class ExplorePage(StatefulPage):
                 name=r.label,
             )
             plot.addItem(item)
-            if r.above:
-                notes.append(
-                    f"{r.label}: {r.above:,} readings above {r.clip_value:.1f} kWh not shown"
-                )
-            if r.zeros and r.log_bins:
-                notes.append(f"{r.label}: {r.zeros:,} zero readings left out of log bins")
         if log_bins:
             plot.setLabel("bottom", "kWh per day (log10)")
-        if notes:
-            self.chart.set_note("; ".join(notes))
+        # Readings beyond the bins (spikes, zeros on log bins) are reported by core.explore in
+        # r.notes, which _show prints under the chart: saying it here too printed it twice.

@@ -1,31 +1,22 @@
 """The Train page: choose models, settings and protocol; train them one after another, live.
 
-All models of a run train inside one worker task (:func:`train_run`), so every TensorFlow call
-of the run happens on one thread; :class:`TensorFlowLane` makes sure no two TensorFlow tasks
-(training, scoring with a stored model) ever run at the same time.
+A run is one task on the TensorFlow lane (:mod:`etd_desktop.runs`): every model of the run
+trains inside one :func:`~etd_desktop.runs.train_run`, on the process's one TensorFlow thread.
+"Skip to next model" ends the current model within one batch (its best weights are kept and
+evaluated) and the run goes on with the next model on the same prepared customers; "End the
+run" does the same to the current model and trains no further one.
 
-Stopping: "Skip to next model" and "End the run" both end the current model within one batch
-and keep its best weights. The engine's :func:`core.protocol.run_experiment` ends a whole
-experiment at a stop, so skipping runs a fresh experiment for the remaining models; with the
-same seed it splits and prepares the customers exactly as before (the preparation is repeated,
-which takes a while on the full data set).
-
-Each finished model is stored as it finishes: in the project file when one is open (from the
-worker thread; the project serialises its connection), otherwise in this session's memory.
-:class:`RunBook` is what the Evaluate and Customers pages read runs from, either way.
+Measured here: TensorFlow's import and its first training in a process stall the GUI thread for
+a few hundred milliseconds; after that the per-batch work on the GUI thread is an append to an
+array, and the curves repaint ten times a second with plain one-pixel lines.
 """
 
 from __future__ import annotations
 
 import logging
 import math
-import tempfile
-import threading
 import time
-from pathlib import Path
-from typing import Any
 
-import numpy as np
 from PySide6.QtCore import QEvent, QObject, Qt, Signal
 from PySide6.QtWidgets import (
     QButtonGroup,
@@ -48,20 +39,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.tasks import Cancelled, TaskState, ensure_state
 from etd_desktop.pages.base import EmptyState, StatefulPage
+from etd_desktop.runs import MODEL_LABELS, RunControl, train_run
 from etd_desktop.widgets.training_curves import TrainingCurves
 from etd_desktop.workers import Task
 from etd_desktop.workspace import Workspace
 
 log = logging.getLogger(__name__)
 
-MODEL_LABELS = {
-    "mlp": "MLP (baseline)",
-    "cnn_lstm": "CNN-LSTM",
-    "conv_lstm": "ConvLSTM",
-    "gbm": "Gradient boosting (yardstick)",
-}
 MODEL_ORDER = ("mlp", "cnn_lstm", "conv_lstm", "gbm")
 BALANCE_NAMES = {
     "borderline_smote": "Borderline-SMOTE",
@@ -71,7 +56,6 @@ BALANCE_NAMES = {
     "random_under": "random undersampling",
     "none": "no oversampling",
 }
-BATCH_EVENTS_PER_SECOND = 20  # the worker forwards at most this many batch events
 
 PARAM_HELP = {
     "first_units": "Neurons of the first dense layer (the study: 1034, one per day)",
@@ -127,392 +111,6 @@ GROUPS = {
         "n_iter_no_change",
     ),
 }
-
-
-# the run book: runs of this session and of the project ----------------------------------------
-class RunBook(QObject):
-    """Runs the Evaluate and Customers pages can show, from the project or from memory.
-
-    Project runs have positive ids (the project's); runs made without a project have negative
-    ids and live until the window closes. ``detail(run_id)`` has the shape of
-    :meth:`core.project.Project.run`.
-    """
-
-    changed = Signal()
-
-    def __init__(self, workspace: Workspace):
-        super().__init__(workspace)
-        self.workspace = workspace
-        self._memory: dict[int, dict] = {}
-        self._cache: dict[int, dict] = {}
-        workspace.project_changed.connect(self._project_changed)
-
-    def _project_changed(self) -> None:
-        self._cache.clear()
-        self.changed.emit()
-
-    @property
-    def project(self):
-        return self.workspace.project
-
-    def runs(self) -> list[dict]:
-        """Runs with at least one stored model, oldest first (project runs, then memory)."""
-        out = []
-        if self.project is not None:
-            for run in self.project.list_runs():
-                if run.get("results"):
-                    out.append(_summary(run["id"], run, list(run["results"])))
-        for run_id, run in self._memory.items():
-            if run["results"]:
-                out.append(_summary(run_id, run, list(run["results"])))
-        return out
-
-    def detail(self, run_id: int) -> dict:
-        if run_id < 0:
-            return self._memory[run_id]
-        if run_id not in self._cache:
-            self._cache[run_id] = self.project.run(run_id)
-        return self._cache[run_id]
-
-    def scores(self, run_id: int, model: str):
-        if run_id < 0:
-            return self._memory[run_id]["scores"][model]
-        return self.project.scores(run_id, model)
-
-    def load_artifact(self, run_id: int, model: str):
-        """The stored model (call in a TensorFlow worker: Keras loads here)."""
-        if run_id < 0:
-            from core.artifact import load_artifact
-
-            return load_artifact(self._memory[run_id]["artifacts"][model])
-        return self.project.load_artifact(run_id, model)
-
-    def run_label(self, run_id: int) -> str:
-        for run in self.runs():
-            if run["id"] == run_id:
-                return run["label"]
-        return f"run {run_id}"
-
-    # written by the Train page -------------------------------------------------------------
-    def new_memory_run(self, record: dict) -> int:
-        run_id = -(len(self._memory) + 1)
-        self._memory[run_id] = {
-            "id": run_id,
-            "protocol": record.get("protocol"),
-            "record": dict(record),
-            "started": record.get("started", ""),
-            "results": {},
-            "scores": {},
-            "artifacts": {},
-        }
-        return run_id
-
-    def add_memory_result(self, run_id: int, model: str, result: dict, scores, artifact) -> None:
-        run = self._memory[run_id]
-        run["results"][model] = result
-        run["scores"][model] = scores
-        run["artifacts"][model] = artifact
-        self.changed.emit()
-
-    def project_result_stored(self, run_id: int) -> None:
-        self._cache.pop(run_id, None)
-        self.changed.emit()
-
-    def take_event(self, kind: str, payload: dict, run_id: int | None) -> int | None:
-        """Keep what a :func:`train_run` event says; returns the run's id (known from
-        ``run_started`` on)."""
-        if kind == "run_started":
-            given = payload.get("run_id")
-            return given if given is not None else self.new_memory_run(payload.get("record", {}))
-        if kind == "model_done":
-            if payload.get("stored"):
-                self.project_result_stored(run_id)
-            else:
-                self.add_memory_result(
-                    run_id,
-                    payload["model"],
-                    payload["result"],
-                    payload["scores"],
-                    payload["artifact_dir"],
-                )
-        return run_id
-
-
-def _summary(run_id: int, run: dict, models: list[str]) -> dict:
-    protocol = str(run.get("protocol") or (run.get("record") or {}).get("protocol") or "")
-    leaking = protocol.startswith("paper")
-    started = str(run.get("started") or "")[:16].replace("T", " ")
-    where = "" if run_id > 0 else " (not saved)"
-    label = f"Run {abs(run_id)}{where}: {'PAPER, leaking' if leaking else 'honest'}, {started}"
-    return {
-        "id": run_id,
-        "protocol": protocol,
-        "leaking": leaking,
-        "models": models,
-        "started": started,
-        "label": label.rstrip(", "),
-    }
-
-
-def run_book(workspace: Workspace) -> RunBook:
-    """The workspace's run book, made on first use (shared by the three pages)."""
-    book = getattr(workspace, "_etd_run_book", None)
-    if book is None:
-        book = RunBook(workspace)
-        workspace._etd_run_book = book
-    return book
-
-
-# one TensorFlow task at a time ------------------------------------------------------------------
-class TensorFlowLane(QObject):
-    """Starts TensorFlow tasks one after another (Keras prediction is not thread-safe)."""
-
-    def __init__(self, workspace: Workspace):
-        super().__init__(workspace)
-        self.tasks = workspace.tasks
-        self._waiting: list[Task] = []
-        self.current: Task | None = None
-
-    def run(self, name: str, fn, *args, **kwargs) -> Task:
-        task = Task(name, fn, *args, **kwargs)
-        task.ended.connect(self._next)
-        self._waiting.append(task)
-        if self.current is None:
-            self._next()
-        return task
-
-    def _next(self) -> None:
-        self.current = None
-        if self._waiting:
-            self.current = self._waiting.pop(0)
-            self.tasks.start(self.current)
-
-
-def tensorflow_lane(workspace: Workspace) -> TensorFlowLane:
-    lane = getattr(workspace, "_etd_tensorflow_lane", None)
-    if lane is None:
-        lane = TensorFlowLane(workspace)
-        workspace._etd_tensorflow_lane = lane
-    return lane
-
-
-# the worker side -----------------------------------------------------------------------------
-class _EitherFlag:
-    """Set when this model's stop or the whole task's stop was asked."""
-
-    def __init__(self, outer: TaskState):
-        self.own = threading.Event()
-        self.outer = outer
-
-    def set(self) -> None:
-        self.own.set()
-
-    def is_set(self) -> bool:
-        return self.own.is_set() or self.outer.cancelled
-
-
-class _ExperimentState(TaskState):
-    """The state one experiment sees: its own stop flag, reports go to the task's state.
-
-    Batch events are thinned to :data:`BATCH_EVENTS_PER_SECOND`: the GUI needs a moving
-    curve, not every one of hundreds of batches a second.
-    """
-
-    def __init__(self, outer: TaskState):
-        super().__init__()
-        self._cancel = _EitherFlag(outer)
-        self._outer = outer
-        self._last_batch = 0.0
-
-    def set_progress(self, fraction: float) -> None:
-        self.progress = fraction
-        self._outer.set_progress(fraction)
-
-    def set_status(self, text: str) -> None:
-        self.status = text
-        self._outer.set_status(text)
-
-    def emit(self, kind: str, payload: dict) -> None:
-        if kind == "batch":
-            now = time.monotonic()
-            last = payload.get("batch") == payload.get("batches")
-            if now - self._last_batch < 1.0 / BATCH_EVENTS_PER_SECOND and not last:
-                return
-            self._last_batch = now
-        self._outer.emit(kind, payload)
-
-
-class RunControl:
-    """Lets the GUI end the model now training (the run then goes on with the next one)."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._state: _ExperimentState | None = None
-        self.skipped_models = 0
-
-    def attach(self, state: _ExperimentState) -> None:
-        with self._lock:
-            self._state = state
-
-    def skip_current(self) -> None:
-        with self._lock:
-            if self._state is not None:
-                self._state.cancel()
-
-
-def model_result(outcome, protocol: str) -> tuple[dict, Any]:
-    """What is stored of one finished model: result fields and the ranked test scores."""
-    from core.scoring import rank_scores
-
-    metrics = {**outcome.metrics, **outcome.summary()}
-    metrics["roc_curve"] = outcome.metrics.get("roc_curve")
-    metrics["pr_curve"] = outcome.metrics.get("pr_curve")
-    metrics["protocol"] = protocol
-    metrics["leaking"] = protocol == "paper"
-    test = {
-        "customer": [str(c) for c in outcome.test_customers],
-        "label": [int(v) for v in outcome.test_labels],
-        "score": [float(v) for v in outcome.test_scores],
-        "synthetic": [bool(v) for v in outcome.test_synthetic],
-    }
-    curves = {"roc": metrics["roc_curve"], "pr": metrics["pr_curve"], "test": test}
-    real = ~np.asarray(outcome.test_synthetic, dtype=bool)
-    scores = rank_scores(
-        np.asarray(outcome.test_customers, dtype=object)[real],
-        np.asarray(outcome.test_scores, dtype=np.float64)[real],
-        float(outcome.threshold),
-    )
-    result = {
-        "metrics": _finite(metrics),
-        "history": outcome.history,
-        "curves": curves,
-        "threshold": float(outcome.threshold),
-        "stopped": bool(outcome.stopped),
-        "seconds": float(outcome.seconds),
-    }
-    return result, scores
-
-
-def _finite(value):
-    """JSON-safe copy: NaN and infinities become None."""
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_finite(v) for v in value]
-    if isinstance(value, float | np.floating):
-        return float(value) if math.isfinite(value) else None
-    if isinstance(value, np.integer):
-        return int(value)
-    return value
-
-
-def train_run(data, plan: dict, control: RunControl, project=None, state=None) -> dict:
-    """Train ``plan["models"]`` one after another and store each as it finishes.
-
-    ``plan``: models, protocol, split, balance, balance_params, model_params, epochs,
-    patience, seed, recipe (dict or None), dataset_id. Emits ``"run_started"`` {run_id or
-    None}, the engine's ``"batch"`` / ``"epoch"`` events, ``"model_started"`` {model},
-    ``"model_done"`` {model, result, scores, artifact_dir, stored} and ``"model_skipped"``
-    {model, reason}. Returns {run_id, done, skipped, stopped}.
-    """
-    from core.protocol import run_experiment
-    from core.recipe import Recipe
-
-    state = ensure_state(state)
-    recipe = Recipe.from_dict(plan["recipe"]) if plan.get("recipe") else Recipe()
-    protocol = plan.get("protocol", "honest")
-    record = {
-        "protocol": protocol,
-        "leaking": protocol == "paper",
-        "models": list(plan["models"]),
-        "seed": int(plan.get("seed", 0)),
-        "split": list(plan.get("split", (0.64, 0.16, 0.2))),
-        "dataset_id": plan.get("dataset_id"),
-        "device": plan.get("device"),
-        "params": {k: v for k, v in plan.items() if k not in ("recipe",)},
-        "recipe": recipe.to_dict(),
-    }
-    run_id = project.add_run(record) if project is not None else None
-    state.emit("run_started", {"run_id": run_id, "record": record})
-    out_dir = Path(tempfile.mkdtemp(prefix="etd-train-"))
-    done: list[str] = []
-    skipped: dict[str, str] = {}
-    warnings: list[str] = []
-    remaining = list(plan["models"])
-
-    def on_model_done(outcome) -> None:
-        if not outcome.ok:
-            if not str(outcome.skipped or "").startswith("not run"):
-                skipped[outcome.name] = str(outcome.skipped)
-                state.emit("model_skipped", {"model": outcome.name, "reason": outcome.skipped})
-            return
-        result, scores = model_result(outcome, protocol)
-        if project is not None:
-            project.add_model_result(
-                run_id, outcome.name, **result, artifact_dir=outcome.artifact_dir, scores=scores
-            )
-        done.append(outcome.name)
-        state.emit(
-            "model_done",
-            {
-                "model": outcome.name,
-                "result": result,
-                "scores": scores,
-                "artifact_dir": outcome.artifact_dir,
-                "stored": project is not None,
-            },
-        )
-
-    stopped = False
-    while remaining and not state.cancelled:
-        inner = _ExperimentState(state)
-        control.attach(inner)
-        state.emit("model_started", {"model": remaining[0]})
-        try:
-            result = run_experiment(
-                data,
-                recipe=recipe,
-                models=remaining,
-                protocol=protocol,
-                split=tuple(plan.get("split", (0.64, 0.16, 0.2))),
-                balance=plan.get("balance", "borderline_smote"),
-                balance_params=plan.get("balance_params") or None,
-                model_params=plan.get("model_params") or None,
-                epochs=int(plan.get("epochs", 400)),
-                patience=int(plan.get("patience", 50)),
-                seed=int(plan.get("seed", 0)),
-                out_dir=out_dir,
-                state=inner,
-                on_model_done=on_model_done,
-            )
-        except Cancelled:
-            if not state.cancelled:  # skipped while preparing: go on with the next model
-                skipped[remaining[0]] = "skipped by the user before it trained"
-                remaining = remaining[1:]
-                continue
-            stopped = True
-            break
-        warnings.extend(w for w in result.warnings if w not in warnings)
-        finished = [m for m, o in result.outcomes.items() if not _not_run(o)]
-        remaining = [m for m in remaining if m not in finished]
-        if inner.cancelled and not state.cancelled and remaining:
-            state.set_status(f"going on with {MODEL_LABELS.get(remaining[0], remaining[0])}")
-    stopped = stopped or state.cancelled
-    for name in remaining:
-        skipped.setdefault(name, "not run: the run was ended")
-    if project is not None:
-        project.finish_run(run_id, stopped=stopped, warnings=warnings)
-    return {
-        "run_id": run_id,
-        "done": done,
-        "skipped": skipped,
-        "stopped": stopped,
-        "warnings": warnings,
-    }
-
-
-def _not_run(outcome) -> bool:
-    return str(outcome.skipped or "").startswith("not run")
 
 
 # the page ------------------------------------------------------------------------------------
@@ -646,13 +244,14 @@ class TrainPage(StatefulPage):
         )
         super().__init__(workspace, empty, parent)
         empty.button.clicked.connect(lambda: self.go_to("data"))
-        self.book = run_book(workspace)
+        self.book = workspace.runs
         self.task: Task | None = None
         self.control: RunControl | None = None
         self.run_id: int | None = None
         self.curves: dict[str, TrainingCurves] = {}
         self.current_model: str | None = None
         self.last_summary: dict | None = None
+        self._model_training = False
         self.ask_close = self._ask_close
         self._guard = _CloseGuard(self)
         self._guarded = None
@@ -898,10 +497,11 @@ class TrainPage(StatefulPage):
         self.device_label.setText(f"Device: {plan.get('device') or 'CPU'}")
         self.run_id = None
         self.control = RunControl()
+        self._model_training = False
         self._results: list[str] = []
         self.workspace.wait_for_writes()  # the data set must be stored before the run refers to it
         plan["dataset_id"] = self.workspace.dataset_id
-        self.task = tensorflow_lane(self.workspace).run(
+        self.task = self.workspace.tensorflow.run(
             "Training", train_run, self.workspace.data, plan, self.control, self.workspace.project
         )
         self.task.event.connect(self._on_event)
@@ -915,9 +515,15 @@ class TrainPage(StatefulPage):
         return self.task
 
     def skip_model(self) -> None:
-        if self.control is not None and self.is_busy():
-            self.status.setText("Stopping this model after the current batch...")
-            self.control.skip_current()
+        if self.control is None or not self.is_busy():
+            return
+        if not self._model_training:  # a skip now would end the first model at its first batch
+            self.status.setText(
+                "The customers are being prepared; skipping works once a model trains."
+            )
+            return
+        self.status.setText("Ending this model after the current batch, then going on...")
+        self.control.skip_current()
 
     def end_run(self) -> None:
         if self.is_busy():
@@ -951,6 +557,8 @@ class TrainPage(StatefulPage):
 
     # events from the worker (GUI thread) ---------------------------------------------------
     def _on_event(self, kind: str, payload: dict) -> None:
+        if kind in ("batch", "epoch"):
+            self._model_training = True
         if kind == "batch":
             widget = self.curves.get(payload.get("model"))
             if widget is not None:
@@ -963,6 +571,8 @@ class TrainPage(StatefulPage):
             self._show_model(payload["model"])
         elif kind == "model_done":
             self._on_model_done(payload)
+        elif kind == "model_scores":
+            self.book.take_event(kind, payload, self.run_id)
         elif kind == "model_skipped":
             name = payload["model"]
             self._results.append(f"{MODEL_LABELS.get(name, name)}: skipped ({payload['reason']})")
@@ -1007,7 +617,7 @@ class TrainPage(StatefulPage):
             widget._dirty = True
             widget.redraw_if_needed()
             widget.set_status(_result_line(metrics, result))
-        if metrics.get("device"):
+        if metrics.get("device") and name != "gbm":  # boosting always runs on the CPU
             self.device_label.setText(f"Device: {metrics['device']}")
         self._results.append(
             f"<b>{MODEL_LABELS.get(name, name)}</b>: " + _result_line(metrics, result)

@@ -118,7 +118,7 @@ class TrainingCurves(QWidget):
                 pen=best_pen,
                 movable=False,
                 label="best",
-                labelOpts={"position": 0.92, "color": theme.FENCE_COLOUR},
+                labelOpts={"position": 0.05, "color": theme.FENCE_COLOUR},
             )
             line.setVisible(False)
             plot.addItem(line)

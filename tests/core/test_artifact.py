@@ -116,3 +116,70 @@ def test_data_with_another_day_count_is_refused(run):
     longer = make_demo(n_customers=30, n_days=61, missing_rate=0.0, zero_rate=0.0, seed=1)
     with pytest.raises(ArtifactError, match="trained on 60 days.*61 days"):
         score(artifact, longer)
+
+
+def _forge(folder, edit=lambda manifest: None):
+    """Rewrite the checksums as a determined forger would, after ``edit`` of the manifest."""
+    from core.artifact import _manifest_digest, _sha256
+
+    manifest = json.loads((folder / MANIFEST).read_text())
+    edit(manifest)
+    for rel in manifest.get("files", {}):
+        if (folder / rel).is_file() and not rel.startswith(".."):
+            manifest["files"][rel] = _sha256(folder / rel)
+    manifest["manifest_sha256"] = _manifest_digest(manifest)
+    (folder / MANIFEST).write_text(json.dumps(manifest))
+
+
+def test_a_keras_model_with_a_lambda_layer_is_refused_without_running_its_code(copy_of, tmp_path):
+    import keras
+
+    folder = copy_of("mlp")
+    witness = tmp_path / "code_ran"
+
+    def payload(x):
+        witness.write_text("the Lambda layer ran")
+        return x
+
+    inputs = keras.Input((60,))
+    outputs = keras.layers.Dense(1, activation="sigmoid")(keras.layers.Lambda(payload)(inputs))
+    keras.Model(inputs, outputs).save(folder / "model" / "model.keras")
+    witness.unlink()  # building the model called it once; loading must not
+    _forge(folder)
+
+    with pytest.raises(ArtifactError, match="Lambda layer"):
+        load_artifact(folder)
+    assert not witness.exists()
+
+
+def test_a_forged_manifest_pointing_outside_its_folder_is_refused(copy_of):
+    folder = copy_of("gbm")
+
+    def point_outside(manifest):
+        manifest["files"]["../../etc/passwd"] = "0" * 64
+
+    _forge(folder, point_outside)
+    with pytest.raises(ArtifactError, match="outside the artifact folder"):
+        load_artifact(folder)
+
+
+def test_forged_manifests_without_checksums_or_with_odd_fields_are_refused(copy_of):
+    folder = copy_of("gbm")
+    (folder / "model" / "extra.json").write_text("{}")
+    with pytest.raises(ArtifactError, match="extra.json is not listed"):
+        load_artifact(folder)
+    shutil.rmtree(folder)
+
+    for edit, message in (
+        (lambda m: m.update(files={}), "no file checksums"),
+        (lambda m: m.update(threshold=7.0), "outside 0..1"),
+        (lambda m: m.pop("calendar"), "no day count or calendar"),
+        (lambda m: m["calendar"].update(n_days=26), "calendar of 26 days for a model of 60"),
+        (lambda m: m.update(format_version="1"), "no format version"),
+        (lambda m: m.update(recipe={"x": 1}), "preparation"),
+    ):
+        folder = copy_of("gbm")
+        _forge(folder, edit)
+        with pytest.raises(ArtifactError, match=message):
+            load_artifact(folder)
+        shutil.rmtree(folder)

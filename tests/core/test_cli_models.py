@@ -102,6 +102,8 @@ def test_pipeline_on_a_small_demo_ends_with_the_report_and_fills_the_project(tmp
     assert "600 customers x 1,035 days" in text and "synthetic demo data" in text
     assert "cleaning: kept train" in text
     assert "ROC-AUC" in text and "Top 10 customers to inspect" in text
+    assert "PR-AUC(AP) is average precision" in text
+    assert "in the top 1 " not in text  # a list of one says nothing
     assert (out / "metrics.json").is_file()
     scores = list(out.glob("scores_*.csv"))
     assert len(scores) == 1
@@ -122,3 +124,87 @@ def test_unknown_model_names_are_refused_with_the_known_ones(tmp_path, capsys):
                  "--out", str(tmp_path)])  # fmt: skip
     assert code == 2
     assert "svm" in capsys.readouterr().err
+
+
+def test_bad_settings_are_refused_before_the_file_is_read(tmp_path, capsys):
+    missing = str(tmp_path / "not_there.csv")
+    for extra, message in (
+        (["--epochs", "0"], "Epochs must be a whole number of at least 1"),
+        (["--epochs", "-1"], "got -1"),
+        (["--param", "mlp.batch_size=abc"], "mlp.batch_size takes a number"),
+        (["--param", "svm.depth=3"], "unknown model 'svm'"),
+        (["--models", "gbm,mpl"], "Unknown model: mpl"),
+    ):
+        code = main(["--quiet", "train", missing, "--models", "gbm", *extra])
+        assert code == 2, extra
+        err = capsys.readouterr().err
+        assert message in err and "Traceback" not in err, err
+
+
+def test_a_stop_during_training_keeps_what_finished_and_exits_130(tmp_path, capsys, monkeypatch):
+    """A Ctrl+C while the first model trains: that model keeps its best weights, the next one
+    is not run, the run folder is written and the exit code is 130."""
+    import core.training
+    from core.demo import make_demo
+    from core.io import write_wide_csv
+
+    data_path = tmp_path / "demo.csv"
+    data = make_demo(n_customers=200, n_days=30, missing_rate=0.0, zero_rate=0.0, seed=2)
+    write_wide_csv(data, data_path)
+    real_train = core.training.train_model
+
+    def train_then_ctrl_c(name, *args, state=None, **kwargs):
+        trained = real_train(name, *args, state=state, **kwargs)
+        state.cancel()  # what the progress bar's SIGINT handler does
+        return trained
+
+    monkeypatch.setattr(core.training, "train_model", train_then_ctrl_c)
+    out = tmp_path / "run"
+    code = main(["--quiet", "train", str(data_path), "--models", "gbm,mlp", "--out", str(out),
+                 *QUICK])  # fmt: skip
+    text = capsys.readouterr().out
+
+    assert code == 130
+    assert "Stopped by the user" in text
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["gbm"]["roc_auc"] is not None
+    assert metrics["mlp"] == {**metrics["mlp"], "skipped": "not run: stopped by the user"}
+    assert (out / "artifacts" / "gbm" / "manifest.json").is_file()
+    assert not (out / "artifacts" / "mlp").exists()
+
+
+def test_a_run_folder_is_never_overwritten_and_scores_need_a_file_name(trained_191, capsys):
+    from tests.conftest import SGCC_191
+
+    _, out = trained_191
+    code = main(["--quiet", "train", str(SGCC_191), "--models", "gbm", "--out", str(out)])
+    assert code == 2 and "already holds a run" in capsys.readouterr().err
+    code = main(["--quiet", "score", str(out / "artifacts" / "gbm"), str(SGCC_191), "--out",
+                 str(out)])  # fmt: skip
+    assert code == 2 and "give the name of the CSV file" in capsys.readouterr().err
+
+
+def test_folds_cross_validate_and_too_few_thieves_for_smote_get_command_line_advice(
+    tmp_path, capsys
+):
+    from core.demo import make_demo
+    from core.io import write_wide_csv
+
+    data = make_demo(n_customers=120, n_days=30, theft_fraction=0.1, missing_rate=0.0,
+                     zero_rate=0.0, seed=1)  # fmt: skip
+    path = tmp_path / "twelve.csv"
+    write_wide_csv(data, path)
+    common = ["--quiet", "train", str(path), "--models", "gbm", "--folds", "3", *QUICK]
+
+    code = main([*common, "--out", str(tmp_path / "refused")])
+    assert code == 2
+    assert "--balance-param k_neighbors=K" in capsys.readouterr().err
+
+    out = tmp_path / "folds"
+    code = main([*common, "--balance-param", "k_neighbors=3", "--out", str(out)])
+    text = capsys.readouterr().out
+    assert code == 0, text
+    assert "3-fold cross-validation" in text and "±" in text
+    summary = json.loads((out / "folds.json").read_text())
+    assert summary["gbm"]["folds_done"] == 3
+    assert all((out / f"fold_{i}" / "metrics.json").is_file() for i in (1, 2, 3))

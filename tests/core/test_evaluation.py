@@ -144,3 +144,42 @@ def test_comparison_table_lists_skipped_models_with_their_reason(example):
     assert text.splitlines()[0] == "honest protocol"
     assert f"{skm.roc_auc_score(y, s):.3f}" in text
     assert "skipped: 26 days is too short" in text
+
+
+def test_precision_at_k_and_map_break_ties_by_file_order_as_documented():
+    y = np.array([1, 0, 1, 0, 0, 0, 1, 0, 0, 0])
+    s = np.array([0.9, 0.8, 0.8, 0.8, 0.5, 0.5, 0.4, 0.3, 0.2, 0.1])
+    m = evaluate(y, s, 0.5, n_boot=0)
+
+    # ranked labels: 1, 0, 1, 0 (the three tied 0.8 in file order), 0, 0, 1, 0, 0, 0
+    assert m["k_used"] == {"100": 10, "200": 10, "1%": 1, "5%": 1}
+    assert m["precision_at_k"] == {"100": 0.3, "200": 0.3, "1%": 1.0, "5%": 1.0}
+    assert m["recall_at_k"]["1%"] == pytest.approx(1 / 3)
+    assert m["map_at_100"] == pytest.approx((1 / 1 + 2 / 3 + 3 / 7) / 3)
+    assert m["kappa"] == pytest.approx(skm.cohen_kappa_score(y, s >= 0.5))
+
+
+def test_scores_of_exactly_0_or_1_give_scikit_learns_clipped_finite_loss():
+    y = np.array([1, 0, 1, 0])
+    wrong = evaluate(y, np.array([1.0, 0.0, 0.0, 1.0]), n_boot=0)
+    right = evaluate(y, np.array([1.0, 0.0, 1.0, 0.0]), n_boot=0)
+
+    assert wrong["loss"] == pytest.approx(skm.log_loss(y, [1.0, 0.0, 0.0, 1.0], labels=[0, 1]))
+    assert wrong["loss"] == pytest.approx(-np.log(np.finfo(float).eps) / 2)  # two of four wrong
+    assert right["loss"] < 1e-12
+
+
+def test_labels_other_than_0_and_1_and_scores_outside_0_1_are_refused():
+    with pytest.raises(ValueError, match="labels must be 0"):
+        evaluate(np.array([1.0, 0.0, 0.5]), np.array([0.2, 0.3, 0.4]), n_boot=0)
+    with pytest.raises(ValueError, match="outside"):
+        evaluate(np.array([1, 0, 1]), np.array([2.0, -1.0, 0.5]), n_boot=0)
+
+
+def test_the_pr_auc_definition_is_stated_in_the_metrics_and_the_table(example):
+    y, s = example
+    m = evaluate(y, s, n_boot=0)
+    assert m["pr_auc_definition"].startswith("average precision")
+    text = comparison_table({"gbm": m})
+    assert "PR-AUC(AP)" in text.splitlines()[0]
+    assert "PR-AUC(AP) is average precision" in text.splitlines()[-2]

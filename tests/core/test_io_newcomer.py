@@ -186,3 +186,42 @@ def test_a_file_without_read_permission(tmp_path):
         assert "no permission" in refused(path)
     finally:
         path.chmod(0o644)
+
+
+def test_a_windows_latin_export_with_umlauts_is_not_read_as_chinese(tmp_path):
+    text = "Zählernummer;FLAG;2014-01-01\r\nMüller-1;0;1,5\r\nGrün-2;1;2\r\n"
+    path = write(tmp_path, "de.csv", text, encoding="cp1252")
+    data = read_dataset(path, id_column="Zählernummer")
+
+    assert data.source["encoding"] == "latin-1"
+    assert list(data.customer_ids) == ["Müller-1", "Grün-2"]
+
+
+def test_long_rows_without_a_time_are_skipped_with_a_note_or_refused_if_all(tmp_path):
+    text = "meter_id,timestamp,kwh\nm1,,1\nm1,2014-01-01,2\nm1,2014-01-02,3\n"
+    data = read_dataset(write(tmp_path, "some.csv", text))
+    np.testing.assert_allclose(data.kwh, [[2, 3]])
+    note = data.notes[kinds(data).index("rows_without_time")]
+    assert note.count == 1 and note.examples == ["row 2"]
+
+    message = refused(write(tmp_path, "none.csv", "meter_id,timestamp,kwh\nm1,,1\n"))
+    assert "no row has a time in column 'timestamp'" in message
+
+
+def test_a_labels_file_that_is_a_workbook_or_a_folder_is_refused(tmp_path):
+    data = write(tmp_path, "data.csv", "CONS_NO,2014-01-01\nA,1\n")
+    book = tmp_path / "labels.xlsx"
+    pd.DataFrame({"customer": ["A"], "label": [1]}).to_excel(book, index=False)
+
+    with pytest.raises(DataFileError, match="labels.xlsx: a labels file must be a CSV or TSV"):
+        read_dataset(data, labels_path=book)
+    with pytest.raises(DataFileError, match="a folder, not a labels file"):
+        read_dataset(data, labels_path=tmp_path)
+
+
+def test_a_dash_is_a_missing_reading_but_never_an_unknown_label(tmp_path):
+    ok = read_dataset(write(tmp_path, "ok.csv", "CONS_NO,FLAG,2014/1/1,2014/1/2\nA,0,-,2\n"))
+    assert np.isnan(ok.kwh[0, 0]) and ok.kwh[0, 1] == 2
+
+    message = refused(write(tmp_path, "bad.csv", "CONS_NO,FLAG,2014/1/1\nA,-,1\nB,1,2\n"))
+    assert "row 2 (customer A): '-'" in message

@@ -198,3 +198,19 @@ def test_statistics_of_a_customer_without_readings_are_missing():
     stats = customer_statistics(X)
     assert np.isnan(stats[0, STATISTICS.index("mean")])
     assert stats[1, STATISTICS.index("mean")] == 1.0
+
+
+def test_folded_cnn_lstm_computes_exactly_the_time_distributed_one():
+    params = default_params("cnn_lstm") | {"steps": 5, "filters": 8, "lstm_units": 8}
+    study = build("cnn_lstm", 62, params | {"fold_steps": False})
+    folded = build("cnn_lstm", 62, params)
+    assert "TimeDistributed" in {type(layer).__name__ for layer in study.layers}
+    assert "TimeDistributed" not in {type(layer).__name__ for layer in folded.layers}
+    assert [w.shape for w in folded.get_weights()] == [w.shape for w in study.get_weights()]
+    assert folded.count_params() == study.count_params()
+
+    folded.set_weights(study.get_weights())
+    x = np.random.default_rng(0).random((6, 62)).astype("float32")
+    expected = np.asarray(study(x, training=False))
+    np.testing.assert_allclose(np.asarray(folded(x, training=False)), expected, atol=1e-6)
+    assert np.ptp(expected) > 1e-3  # the comparison is not between constants

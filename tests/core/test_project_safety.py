@@ -264,4 +264,5 @@ def test_a_model_with_a_lambda_layer_is_refused(tmp_path):
 
     message = str(err.value)
     assert message.startswith(f"{path}: run {run_id} model mlp: ")
-    assert "model.keras: the Keras model cannot be loaded" in message and "Lambda" in message
+    # Refused by the artifact checks, whether they read the configuration or Keras safe mode does.
+    assert "model.keras" in message and "Lambda" in message

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from core.dataset import ConsumptionData
@@ -62,6 +63,79 @@ def test_paper_protocol_puts_synthetic_rows_in_its_test_set_and_says_it_leaks(sm
     assert metrics["gbm"]["leaking"] is True
     assert metrics["gbm"]["synthetic_test_rows"] == int(outcome.test_synthetic.sum())
     assert "LEAKING" in (tmp_path / "comparison.txt").read_text()
+    # every other file of the run folder says so too
+    for name in ("histories.json", "curves.json"):
+        entry = json.loads((tmp_path / name).read_text())["gbm"]
+        assert entry["leaking"] is True and entry["protocol"] == PAPER_LABEL, name
+    for name in ("split.json", "run.json"):
+        assert json.loads((tmp_path / name).read_text())["leaking"] is True, name
+    scores = pd.read_csv(tmp_path / "test_scores_gbm.csv")
+    assert (scores["protocol"] == PAPER_LABEL).all()
+    assert scores["synthetic"].sum() == int(outcome.test_synthetic.sum())
+    manifest = json.loads((tmp_path / "artifacts" / "gbm" / "manifest.json").read_text())
+    assert manifest["metrics"]["leaking"] is True
+
+    from core.artifact import load_artifact
+    from core.scoring import score
+
+    frame = score(load_artifact(tmp_path / "artifacts" / "gbm"), small.subset(np.arange(20)))
+    assert any("paper protocol" in note for note in frame.attrs["notes"])
+
+
+def test_the_threshold_is_the_best_f1_on_validation_customers_not_on_test(small, tmp_path):
+    from core.evaluation import choose_threshold
+
+    result = run_experiment(small, models=("gbm",), model_params=QUICK_GBM, out_dir=tmp_path)
+    outcome = result.outcomes["gbm"]
+
+    def scores_of(part):
+        rows = np.isin(small.customer_ids, result.split[part])
+        prepared = result.fitted_recipe.transform(small.subset(rows))
+        return prepared.data.labels, outcome.trained.predict(prepared.X)
+
+    on_validation = choose_threshold(*scores_of("validation"), "f1")[0]
+    on_test = choose_threshold(*scores_of("test"), "f1")[0]
+    assert outcome.threshold == pytest.approx(on_validation)
+    assert on_test != pytest.approx(on_validation)  # so the check above can tell them apart
+    assert json.loads((tmp_path / "metrics.json").read_text())["gbm"]["threshold"] == (
+        pytest.approx(on_validation)
+    )
+    written = json.loads((tmp_path / "split.json").read_text())
+    train, val, test = (set(written[p]) for p in ("train", "validation", "test"))
+    assert not (train & val or train & test or val & test)
+    assert train | val | test == set(small.customer_ids)
+    scores = pd.read_csv(tmp_path / "test_scores_gbm.csv")
+    assert not scores["synthetic"].any() and set(scores["customer"]) <= test
+
+
+def test_bad_settings_are_refused_before_any_preparation(small, monkeypatch):
+    import core.recipe
+
+    def no_preparation(*args, **kwargs):
+        raise AssertionError("the recipe was fitted before the settings were checked")
+
+    monkeypatch.setattr(core.recipe.Recipe, "fit_transform", no_preparation)
+    for settings, message in (
+        ({"epochs": 0}, "Epochs must be a whole number of at least 1"),
+        ({"epochs": -1}, "got -1"),
+        ({"patience": 0}, "Patience"),
+        ({"seed": -1}, "Seed"),
+        ({"models": ("gbm", "mpl")}, "Unknown model: mpl"),
+        ({"models": ()}, "No model chosen"),
+    ):
+        with pytest.raises(TrainingError, match=message):
+            run_experiment(small, **{"models": ("gbm",), **settings})
+    monkeypatch.undo()
+
+    result = run_experiment(small, models=("gbm", "gbm"), model_params=QUICK_GBM)
+    assert list(result.outcomes) == ["gbm"]
+
+
+def test_unlabelled_data_is_refused_with_advice():
+    data = make_demo(n_customers=60, n_days=20, missing_rate=0.0, seed=1)
+    unlabelled = data.with_labels(np.full(60, -1, dtype=np.int8))
+    with pytest.raises(TrainingError, match="None of the 60 customers has a label"):
+        run_experiment(unlabelled, models=("gbm",))
 
 
 def test_dropped_test_customers_are_reported_not_scorable(small):
@@ -185,3 +259,44 @@ def test_k_fold_cross_validation_tests_every_customer_once_and_reports_mean_and_
     assert summary["roc_auc"]["mean"] == pytest.approx(np.mean(values))
     assert summary["roc_auc"]["sd"] == pytest.approx(np.std(values, ddof=1))
     assert "±" in result.table()
+
+
+def test_an_engine_failure_in_a_later_model_keeps_the_finished_ones_on_disk(
+    small, tmp_path, monkeypatch
+):
+    import core.training
+
+    real_train = core.training.train_model
+
+    def mlp_breaks(name, *args, **kwargs):
+        if name == "mlp":
+            raise RuntimeError("simulated engine bug")
+        return real_train(name, *args, **kwargs)
+
+    monkeypatch.setattr(core.training, "train_model", mlp_breaks)
+    with pytest.raises(RuntimeError, match="simulated"):
+        run_experiment(small, models=("gbm", "mlp"), model_params=QUICK_GBM, out_dir=tmp_path)
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert list(metrics) == ["gbm"] and metrics["gbm"]["roc_auc"] is not None
+    assert (tmp_path / "artifacts" / "gbm" / "manifest.json").is_file()
+    assert any(
+        "ended early" in w for w in json.loads((tmp_path / "run.json").read_text())["warnings"]
+    )
+
+
+def test_skip_ends_only_the_model_now_training_and_the_run_goes_on(small):
+    import threading
+
+    skip = threading.Event()
+    skip.set()  # asked before the first model starts: it ends at its first check
+    params = {**QUICK_GBM, "mlp": {"jit_compile": False}}
+    result = run_experiment(
+        small, models=("gbm", "mlp"), model_params=params, epochs=1, patience=1, skip=skip
+    )
+
+    first, second = result.outcomes["gbm"], result.outcomes["mlp"]
+    assert first.stopped or first.skipped, (first.stopped, first.skipped)
+    assert any("went on" in note for note in first.notes) or "went on" in str(first.skipped)
+    assert not skip.is_set()
+    assert second.ok and not second.stopped
+    assert second.metrics["roc_auc"] is not None

@@ -33,3 +33,21 @@ def test_events_and_status_reach_the_root_listeners():
     child.emit("epoch", {"epoch": 3})
     assert statuses == ["imputing"]
     assert events == [("epoch", {"epoch": 3})]
+
+
+def test_a_child_with_an_extra_cancel_stops_alone_while_the_root_goes_on():
+    root = TaskState()
+    skip = threading.Event()
+    stage = root.child(0.0, 0.5, extra_cancel=skip)
+    inner = stage.child(0.0, 1.0)
+    assert not stage.cancelled
+    skip.set()
+    assert stage.cancelled and inner.cancelled
+    with pytest.raises(Cancelled):
+        inner.check()
+    assert not root.cancelled
+    root.child(0.5, 1.0).check()  # the next stage is not stopped
+    skip.clear()
+    assert not stage.cancelled
+    root.cancel()
+    assert stage.cancelled  # a cancel of the root still reaches it

@@ -259,3 +259,108 @@ def test_a_network_with_the_fused_conv_lstm_reloads_in_safe_mode(split, tmp_path
     kinds = [type(layer).__name__ for layer in loaded.keras_model.layers]
     assert "FusedConvLSTM" in kinds and "ConvLSTM2D" not in kinds
     np.testing.assert_allclose(loaded.predict(split[2]), model.predict(split[2]), atol=1e-6)
+
+
+def test_conv_lstm_scores_at_inference_as_it_trained_even_after_a_cancel(split):
+    # Batch normalisation scores with stored statistics; when they are not those of the
+    # training customers (Keras' moving averages after a few batches), the ConvLSTM turned into
+    # another function at inference and ranked worse than a coin. A cancel in epoch 3 puts the
+    # best epoch's weights back: its statistics must come back with them.
+    X_train, y_train, X_val, y_val = split
+    recorder = Recorder(cancel_at=(4, 2))
+    model = train_model(
+        "conv_lstm", *split, params=FAST["conv_lstm"], epochs=5, state=recorder.state
+    )
+    assert model.stopped and 1 <= model.best_epoch <= 3
+
+    at_inference = model.predict(X_train)
+    whole_batch = np.asarray(model.keras_model(X_train, training=True)).reshape(-1)
+    np.testing.assert_allclose(at_inference, whole_batch, rtol=0, atol=1e-4)
+    assert np.ptp(at_inference) > 0.1  # not a comparison of constants
+
+    val_loss = binary_log_loss(y_val, model.predict(X_val))
+    assert val_loss == pytest.approx(min(model.history["val_loss"]), abs=1e-5)
+    # what it learnt shows on the validation customers too
+    assert model.history["val_loss"][-1] < model.history["val_loss"][0] - 0.1
+    assert model.history["val_roc_auc"][model.best_epoch - 1] > 0.85
+
+
+def test_the_workbenchs_own_layers_reload_in_a_fresh_process(split, tmp_path):
+    # a scoring session loads a model without having built one: the layers must register there
+    import subprocess
+    import sys
+
+    from core.models import build, layout_for, resolve_params
+    from core.training import TrainedModel
+
+    for name, extra in (("cnn_lstm", {}), ("conv_lstm", {"fused": True})):
+        params = resolve_params(name, FAST[name] | extra)
+        model = TrainedModel(
+            name=name,
+            params=params,
+            n_days=60,
+            layout=layout_for(name, 60, params).to_dict(),
+            keras_model=build(name, 60, params),
+        )
+        model.save(tmp_path / name)
+        np.save(tmp_path / f"{name}.npy", model.predict(split[2]))
+    code = (
+        "import sys, numpy as np; from pathlib import Path; from core.training import load_trained;"
+        "d = Path(sys.argv[1]); X = np.load(d / 'X.npy');"
+        "[np.testing.assert_allclose(load_trained(d / n).predict(X), np.load(d / f'{n}.npy'),"
+        " atol=1e-6) for n in ('cnn_lstm', 'conv_lstm')]"
+    )
+    np.save(tmp_path / "X.npy", split[2])
+    done = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True)
+    assert done.returncode == 0, done.stderr.decode()[-2000:]
+
+
+def test_normalisation_statistics_pooled_over_chunks_are_those_of_all_rows(monkeypatch):
+    import keras
+
+    from core.training import loop
+
+    monkeypatch.setattr(loop, "NORM_ROWS", 10_000)
+    rng = np.random.default_rng(5)
+    X = rng.random((2500, 6)) * [1, 2, 3, 4, 5, 6]
+    X = (X * np.linspace(0.2, 2.0, 2500)[:, None]).astype(np.float32)  # chunks differ in level
+    keras.utils.set_random_seed(0)
+    readings = keras.Input(shape=(6,))
+    dense = keras.layers.Dense(3)
+    norm = keras.layers.BatchNormalization()
+    model = keras.Model(
+        readings, keras.layers.Dense(1, activation="sigmoid")(norm(dense(readings)))
+    )
+    trainer = loop.DeepTrainer(
+        model, X, np.zeros(2500), batch_size=250, learning_rate=1e-3, seed=0, device="/CPU:0"
+    )
+    trainer.settle_normalisation()
+
+    seen = np.asarray(dense(X), dtype=np.float64)
+    np.testing.assert_allclose(np.asarray(norm.moving_mean), seen.mean(axis=0), rtol=1e-5)
+    np.testing.assert_allclose(np.asarray(norm.moving_variance), seen.var(axis=0), rtol=1e-4)
+    assert seen.var(axis=0).min() > 0.01  # not a comparison of zeros
+
+
+def test_fused_adam_makes_keras_adams_updates():
+    import keras
+    import tensorflow as tf
+
+    from core.training.adam import FusedAdam
+
+    rng = np.random.default_rng(2)
+    start = [rng.standard_normal((5, 4)).astype(np.float32), np.zeros(4, np.float32)]
+    theirs = [keras.Variable(w) for w in start]
+    ours = [keras.Variable(w) for w in start]
+    keras_adam = keras.optimizers.Adam(learning_rate=0.01)
+    fused = FusedAdam(ours, 0.01)
+    for i in range(4):
+        grads = [tf.constant(rng.standard_normal(w.shape).astype(np.float32)) for w in start]
+        keras_adam.apply(grads, theirs)
+        fused.apply(grads)
+        if i == 1:  # a plateau halves the rate between steps
+            keras_adam.learning_rate = 0.005
+            fused.learning_rate.assign(0.005)
+    for a, b, w in zip(ours, theirs, start, strict=True):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=0, atol=1e-6)
+        assert np.abs(np.asarray(a) - w).max() > 0.01  # the weights did move

@@ -73,3 +73,8 @@ def test_without_cleaning_the_page_sends_the_user_to_clean(window, demo_dense):
     page = window.show_page("balance")
     assert not page.showing_content
     assert "Clean the data first" in page.empty.heading.text()
+
+
+def test_the_page_points_to_the_next_step_training(page, window):
+    page.train_button.click()
+    assert window.stack.currentWidget() is window.pages.slots["train"]

@@ -104,13 +104,16 @@ def test_stop_ends_a_knn_cleaning_and_keeps_nothing(qtbot, window, wait_idle):
     )
     page = window.show_page("clean")
     task = page.run()
+    # while nothing is cleaned yet there is no empty chart and no button to a page with nothing
+    assert page.result_box.isHidden() and "Cleaning..." in page.result_label.text()
     qtbot.wait(300)
     page.stop()
     wait_idle(window, timeout=60_000)
     assert task.outcome in ("stopped", "finished")
     if task.outcome == "stopped":
         assert window.workspace.cleaned is None
-        assert "stopped" in page.result_label.text()
+        assert page.result_box.isHidden()
+        assert "nothing kept. Run the cleaning again" in page.result_label.text()
 
 
 def test_reopening_the_project_brings_the_cleaning_back(page, window, tmp_path, wait_idle):

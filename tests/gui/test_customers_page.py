@@ -76,7 +76,16 @@ def test_the_list_holds_the_run_test_customers_most_suspicious_first(page):
     model = page.model
     run_id, name = page.chosen()
     test = page.book.detail(run_id)["results"][name]["curves"]["test"]
-    assert 35 <= model.n_total == len(test["customer"])  # 20% of 200, less the unscorable
+    assert model.n_total == 40  # 20% of 200 customers
+    unscorable = 40 - len(test["customer"])  # dropped by the missing-data filter
+    assert page.unscorable.rowCount() == unscorable
+    assert all(page.unscorable.item(r, 1).text() for r in range(unscorable))
+    # the count under the list says why the ranks stop before the last row
+    assert unscorable > 0
+    assert page.count_label.text() == (
+        f"40 of 40 customers shown ({40 - unscorable} ranked; {unscorable} cannot be "
+        "scored, see below)"
+    )
     scores = model.columns["score"][model.rows]
     scorable = np.isfinite(scores)
     assert np.all(np.diff(scores[scorable]) <= 0)

@@ -116,3 +116,27 @@ def test_report_is_written_as_html_and_pdf_with_the_metrics(page, tmp_path):
     pdf = page.export_report(tmp_path / "report.pdf")
     assert pdf.read_bytes()[:5] == b"%PDF-"
     assert pdf.stat().st_size > 10_000
+
+
+def test_report_describes_the_cleaning_in_words_and_keeps_tables_readable(page, demo, tmp_path):
+    from core.recipe import Recipe
+    from etd_desktop.workspace import CleaningResult
+
+    recipe = Recipe(imputation="linear", threshold=0.0)  # drops many: a long per-customer list
+    cleaned = CleaningResult.from_fit(recipe, *recipe.fit_transform(demo))
+    dropped = [c for c in demo.customer_ids if c not in set(cleaned.data.customer_ids)]
+    assert len(dropped) > 20
+    page.workspace.set_cleaned(cleaned)
+    try:
+        text = page.export_report(tmp_path / "report.html").read_text(encoding="utf-8")
+    finally:
+        page.workspace.set_cleaned(None)
+    assert recipe.describe()[0] in text
+    assert f"{len(dropped):,} customers (listed in the project, not here)" in text
+    assert dropped[0] not in text
+    results = text.split("<h2>Test results</h2>")[1].split("<h2>")[0]
+    tables = results.split("<table>")[1:]
+    assert len(tables) == 2
+    for table in tables:
+        header = table.split("</tr>")[0]
+        assert header.count("<th>") <= 13 and "base rate" in header

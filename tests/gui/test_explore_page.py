@@ -99,3 +99,20 @@ def test_charts_export_to_png_and_svg(page, qtbot, tmp_path):
     svg = chart.export(tmp_path / "years.svg")
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "<svg" in svg.read_text()[:500]
+
+
+def test_one_customer_curve_is_named_for_the_customer_not_a_class_mean(page, qtbot, demo_small):
+    row = int(np.argmax(np.isnan(demo_small.kwh).sum(axis=1) > 50))
+    customer = demo_small.customer_ids[row]
+    chart = _show(page, qtbot, "daily", "customer", customer)
+    assert _curves(chart)[0].name() == f"customer {customer}"
+    assert chart.title_label.text() == "Daily readings of one customer"
+    read = int(np.isfinite(demo_small.kwh[row]).sum())
+    assert f"{read:,} of 1,035 days have a reading" in chart.note_label.text()
+
+
+def test_histogram_says_once_how_many_spikes_are_not_drawn(page, qtbot):
+    chart = _show(page, qtbot, "histogram", "theft")
+    note = chart.note_label.text()
+    assert "above" in note
+    assert note.count("above") == 1

@@ -205,3 +205,15 @@ def test_device_check_reports_cpu_or_a_gpu_name(qtbot):
     assert blocker.args[0] == "CPU" or blocker.args[0].startswith("GPU: ")
     assert win.device_label.text() == f"Compute: {blocker.args[0]}"
     QApplication.processEvents()
+
+
+def test_a_page_that_fails_to_build_says_so_in_its_place(window, monkeypatch):
+    def broken(entry):
+        raise ImportError("cannot import name 'something' from 'a module'")
+
+    monkeypatch.setattr(window, "_make_page", broken)
+    window.nav.setCurrentRow(4)  # Train, not built yet
+    slot = window.pages.slots["train"]
+    assert window.stack.currentWidget() is slot  # the old page is not left up
+    assert slot.failure is not None and "could not be opened" in slot.failure.text()
+    assert window.error_boxes and "Train page could not open" in window.error_boxes[-1].windowTitle()
