@@ -80,7 +80,7 @@ class MainWindow(QMainWindow):
         if geometry is not None:
             self.restoreGeometry(geometry)
         else:
-            self.resize(1400, 900)
+            self.resize(first_size(self.screen()))
         if detect_device:
             # After the first paint: the window must not wait for the GPU check.
             QTimer.singleShot(0, self._start_device_check)
@@ -338,15 +338,31 @@ class MainWindow(QMainWindow):
         self.settings.last_folder = path
         return path
 
+    def unsaved_work(self) -> list[str]:
+        """What would be lost now: work that no project file holds, in the user's words."""
+        work = []
+        if self.workspace.unsaved:
+            work.append("the data set and its cleaning")
+        # Runs trained before any project was open live in memory only, and Save as does not
+        # carry them into the new project file (etd_desktop.runs keeps them apart).
+        memory_runs = [r for r in self.workspace.runs.runs() if r["id"] < 0]
+        if memory_runs:
+            n = len(memory_runs)
+            work.append(f"{n} training run{'s' if n != 1 else ''} made without a project")
+        return work
+
     def confirm_discard(self) -> bool:
         """Ask before unsaved work in memory is dropped."""
-        if not self.workspace.unsaved:
+        work = self.unsaved_work()
+        if not work:
             return True
+        hint = "Project > Save as keeps the data set and its cleaning."
+        if any("run" in w for w in work):
+            hint += " Runs are kept only when trained with a project open."
         answer = QMessageBox.question(
             self,
             "Discard the unsaved work?",
-            "The current data set and cleaning are not in a project file. Discard them?\n"
-            "(Project > Save as keeps them.)",
+            f"No project file holds {' and '.join(work)}. Discard it?\n({hint})",
         )
         return answer == QMessageBox.StandardButton.Yes
 
@@ -380,9 +396,29 @@ class MainWindow(QMainWindow):
             self.save_project_as(path)
 
     def save_project_as(self, path: str | Path) -> Task:
-        return self._project_call(
+        task = self._project_call(
             "Cannot save the project", self.workspace.save_project_as, Path(path)
         )
+        task.finished.connect(lambda _: self._say_runs_stay_in_memory())
+        return task
+
+    def _say_runs_stay_in_memory(self) -> None:
+        """Save as stores the data and the cleaning, not runs trained before: say so now,
+        not when the user reopens the project and finds no model."""
+        runs = [w for w in self.unsaved_work() if "run" in w]
+        if not runs:
+            return
+        box = QMessageBox(
+            QMessageBox.Icon.Information,
+            "Runs not in the project",
+            f"The project holds the data set and its cleaning. The {runs[0]} are not stored "
+            "in it: they stay on the Evaluate and Customers pages until the window closes. "
+            "Train again now, with the project open, to keep the models in the project.",
+            QMessageBox.StandardButton.Ok,
+            self,
+        )
+        self.notice_box = box
+        box.open()
 
     def close_project(self) -> None:
         if self.confirm_discard():
@@ -392,13 +428,14 @@ class MainWindow(QMainWindow):
     def _project_call(self, title: str, call, path: Path) -> Task:
         task = call(path)
         task.failed.connect(lambda exc, details: self.report_error(title, exc, details))
-        task.finished.connect(lambda _: self._project_done(path))
+        task.finished.connect(lambda _: self._project_done(path, call))
         return task
 
-    def _project_done(self, path: Path) -> None:
+    def _project_done(self, path: Path, call=None) -> None:
         self.settings.add_recent_project(path)
         self._refresh_welcome()
-        self.show_page("data")
+        if call != self.workspace.save_project_as:
+            self.show_page("data")  # a new or opened project starts at its data; a save stays
 
     def _fill_recent_menu(self) -> None:
         self.recent_menu.clear()
@@ -442,12 +479,35 @@ class MainWindow(QMainWindow):
 
     # closing -------------------------------------------------------------------------------
     def closeEvent(self, event: QCloseEvent) -> None:
+        if _someone_to_ask() and not self.confirm_discard():
+            event.ignore()  # the user chose to keep the window and the work in it
+            return
         self.settings.set_window_geometry(self.saveGeometry())
         self.workspace.wait_for_writes()
         self.tasks.shutdown(10_000)
         if self.workspace.project is not None:
             self.workspace.project.close()
         super().closeEvent(event)
+
+
+def first_size(screen) -> QSize:
+    """1400 x 900 where the screen has room, else most of the screen: at a 150% scale a
+    laptop's 1600 x 1000 pixels hold only about 1066 x 666 logical ones."""
+    wanted = QSize(1400, 900)
+    if screen is None:
+        return wanted
+    room = screen.availableGeometry().size() * 0.92
+    return wanted.boundedTo(room).expandedTo(QSize(960, 640)).boundedTo(
+        screen.availableGeometry().size()
+    )
+
+
+def _someone_to_ask() -> bool:
+    """False on the headless 'offscreen' platform (tests, screenshots): no one could answer a
+    question there, and a modal box would wait forever."""
+    from PySide6.QtGui import QGuiApplication
+
+    return QGuiApplication.platformName() != "offscreen"
 
 
 def read_data_file(path: Path, *, drop_labels: bool = False, state=None, **options):

@@ -40,9 +40,13 @@ nothing as receivers.
 from __future__ import annotations
 
 import logging
+import os
 import time
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from core.tasks import TaskState, ensure_state
 
@@ -54,7 +58,9 @@ _BLOCK_BYTES = 150_000_000
 # Donors are stacked into float32 (presence, squares, values) one chunk at a time.
 _DONOR_CHUNK = 4096
 # Customers as their own donors: how many nearest donors (by lower bound) each one keeps.
-_NEAREST_KEPT = 128
+_NEAREST_KEPT = 256
+# Python threads sharing each block's distance products (each with one BLAS thread).
+_PRODUCT_THREADS = max(1, min(4, os.cpu_count() or 1))
 # Worst-case relative rounding of a float32 dot product is about its length times this unit,
 # doubled for the squares and the cross term, with a margin.
 _ROUNDING = 2.2 * 2.0**-24
@@ -95,7 +101,6 @@ def knn_impute(
     missing = np.isnan(kwh)
     donor_present = ~np.isnan(donor_matrix)
     day_has_donor = donor_present.any(axis=0)
-    day_mean = _day_means(donor_matrix, donor_present)
     has_reading = ~missing.all(axis=1)
     receivers = np.flatnonzero(has_reading & (missing & day_has_donor).any(axis=1))
     if not len(receivers) or not len(donor_matrix):
@@ -109,7 +114,7 @@ def knn_impute(
     if donor_matrix.dtype not in (np.float32, np.float64):
         donor_matrix = donor_matrix.astype(np.float64)
     donor_values = np.ascontiguousarray(donor_matrix)
-    donor_norms = _squared_norms(donor_values)
+    stacked, donor_norms, day_mean = _donor_parts(donor_values, donor_present)
     log.info(
         "KNN imputation: %d customers to fill, %d donors, %d days, k=%d, %d per block",
         len(receivers),
@@ -124,6 +129,7 @@ def knn_impute(
     if donors is None:
         rest = _fill_from_tiles(
             donor_values,
+            stacked,
             receivers,
             donor_present,
             donor_norms,
@@ -141,6 +147,7 @@ def knn_impute(
             kwh,
             rest,
             donor_values,
+            stacked,
             donor_present,
             donor_norms,
             day_mean,
@@ -157,7 +164,7 @@ def knn_impute(
 
 
 def _fill_from_tiles(
-    kwh, receivers, present, norms, day_mean, day_has_donor, k, block_rows, out, state
+    kwh, stacked, receivers, present, norms, day_mean, day_has_donor, k, block_rows, out, state
 ) -> np.ndarray:
     """Customers as their own donors: the distance matrix is symmetric, so each block of rows
     is computed against itself and the customers after it only, and serves both the block's
@@ -177,6 +184,8 @@ def _fill_from_tiles(
     kept_count = np.zeros(n_customers, dtype=np.int64)
     overflowed = np.zeros(n_customers, dtype=bool)
     factor = _ROUNDING * (3 * n_days + 4)
+    # The tiles' buffers are made once: fresh large arrays cost a page fault per 4 kB.
+    buffers = _TileBuffers(block_rows, n_customers)
 
     # Work per block shrinks along the triangle; progress follows the pairs done.
     starts = list(range(0, n_customers, block_rows))
@@ -188,55 +197,59 @@ def _fill_from_tiles(
         pairs_done += n_customers - a0
         if not later_wanted[a0]:
             break
-        rough, common = _rough_distances(kwh[a0:a1], present[a0:a1], kwh[a0:], present[a0:])
-        keep_nearest(
-            rough,
-            common,
-            norms[a0:a1],
-            norms[a0:],
-            factor,
-            n_days,
-            a0,
-            wanted[a0:a1],
-            kept_lower[a0:a1],
-            kept_index[a0:a1],
-            kept_count[a0:a1],
-            overflowed[a0:a1],
+        rough, common = _rough_distances(
+            _rows_from_stacked(stacked[a0:a1]), stacked[a0:], buffers.rough, buffers.common
         )
-        if a1 < n_customers:
+        with _blas_quiet():
             keep_nearest(
-                np.ascontiguousarray(rough[:, a1 - a0 :].T),
-                np.ascontiguousarray(common[:, a1 - a0 :].T),
-                norms[a1:],
+                rough,
+                common,
                 norms[a0:a1],
+                norms[a0:],
                 factor,
                 n_days,
                 a0,
-                wanted[a1:],
-                kept_lower[a1:],
-                kept_index[a1:],
-                kept_count[a1:],
-                overflowed[a1:],
+                wanted[a0:a1],
+                kept_lower[a0:a1],
+                kept_index[a0:a1],
+                kept_count[a0:a1],
+                overflowed[a0:a1],
             )
+            if a1 < n_customers:
+                keep_nearest(
+                    buffers.transposed(rough[:, a1 - a0 :], 0),
+                    buffers.transposed(common[:, a1 - a0 :], 1),
+                    norms[a1:],
+                    norms[a0:a1],
+                    factor,
+                    n_days,
+                    a0,
+                    wanted[a1:],
+                    kept_lower[a1:],
+                    kept_index[a1:],
+                    kept_count[a1:],
+                    overflowed[a1:],
+                )
         state.set_progress(0.95 * pairs_done / total_pairs)
 
     state.check()
     filled = kwh[receivers].astype(np.float64)
     settled = np.zeros(len(receivers), dtype=bool)
-    fill_from_nearest(
-        receivers,
-        kept_lower,
-        kept_index,
-        kept_count,
-        overflowed,
-        kwh,
-        present,
-        day_mean,
-        day_has_donor,
-        k,
-        filled,
-        settled,
-    )
+    with _blas_quiet():
+        fill_from_nearest(
+            receivers,
+            kept_lower,
+            kept_index,
+            kept_count,
+            overflowed,
+            kwh,
+            present,
+            day_mean,
+            day_has_donor,
+            k,
+            filled,
+            settled,
+        )
     out[receivers[settled]] = filled[settled].astype(out.dtype)
     state.set_progress(1.0)
     return receivers[~settled]
@@ -246,6 +259,7 @@ def _fill_by_blocks(
     kwh,
     receivers,
     donor_values,
+    stacked,
     donor_present,
     donor_norms,
     day_mean,
@@ -259,89 +273,128 @@ def _fill_by_blocks(
     from core.cleaning.neighbour_search import fill_block
 
     n_days = kwh.shape[1]
+    buffers = _TileBuffers(min(block_rows, len(receivers)), len(donor_values))
     for start in range(0, len(receivers), block_rows):
         state.check()
         rows = receivers[start : start + block_rows]
         block = kwh[rows].astype(np.float64)
         block_present = ~np.isnan(block)
-        block = np.where(block_present, block, 0.0)
-        rough, common = _rough_distances(block, block_present, donor_values, donor_present)
+        left_parts, block_norms, _ = _donor_parts(block, block_present)
+        rough, common = _rough_distances(
+            _rows_from_stacked(left_parts), stacked, buffers.rough, buffers.common
+        )
         state.check()
 
         filled = block.copy()
-        filled[~block_present] = np.nan
-        fill_block(
-            rough,
-            common,
-            np.square(block).sum(axis=1),
-            donor_norms,
-            _ROUNDING * (3 * n_days + 4),
-            block,
-            block_present,
-            donor_values,
-            donor_present,
-            day_mean,
-            day_has_donor,
-            k,
-            filled,
-        )
+        with _blas_quiet():
+            fill_block(
+                rough,
+                common,
+                block_norms,
+                donor_norms,
+                _ROUNDING * (3 * n_days + 4),
+                block,
+                block_present,
+                donor_values,
+                donor_present,
+                day_mean,
+                day_has_donor,
+                k,
+                filled,
+            )
         out[rows] = filled.astype(out.dtype)
         state.set_progress(min(1.0, (start + len(rows)) / len(receivers)))
 
 
-def _stacked_rows(values: np.ndarray, present: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``[x^2, mask, -2x]`` (float32, zero where missing) and the mask, for the left side."""
-    x = np.where(present, values, 0.0).astype(np.float32)
-    mask = present.astype(np.float32)
-    return np.concatenate([x * x, mask, -2.0 * x], axis=1), mask
+def _donor_parts(values: np.ndarray, present: np.ndarray) -> tuple[np.ndarray, ...]:
+    """The donors' side of the distance product and their plain statistics, in one pass.
 
-
-def _stacked_donors(values: np.ndarray, present: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``[mask, y^2, y]`` (float32, zero where missing) and the mask, for the right side."""
-    y = np.where(present, values, 0.0).astype(np.float32)
-    mask = present.astype(np.float32)
-    return np.concatenate([mask, y * y, y], axis=1), mask
-
-
-def _squared_norms(values: np.ndarray) -> np.ndarray:
-    """Sum of squares of each row's readings, in float64, a chunk of rows at a time."""
-    norms = np.empty(values.shape[0])
-    for lo in range(0, values.shape[0], _DONOR_CHUNK):
-        chunk = values[lo : lo + _DONOR_CHUNK].astype(np.float64)
-        norms[lo : lo + _DONOR_CHUNK] = np.nansum(chunk * chunk, axis=1)
-    return norms
-
-
-def _day_means(donors: np.ndarray, present: np.ndarray) -> np.ndarray:
-    """Mean reading of each day over the donors that have it (NaN where none has)."""
-    sums = np.zeros(donors.shape[1])
-    for lo in range(0, donors.shape[0], _DONOR_CHUNK):
-        sums += np.nansum(donors[lo : lo + _DONOR_CHUNK], axis=0, dtype=np.float64)
+    Returns ``[mask, y^2, y]`` of every row (float32, zero where missing; 12 bytes per
+    reading), the float64 squared norm of each row and the mean of each day over the rows that
+    have it (NaN where none has), built a chunk of rows at a time.
+    """
+    n_rows, n_days = values.shape
+    stacked = np.empty((n_rows, 3 * n_days), dtype=np.float32)
+    norms = np.empty(n_rows)
+    sums = np.zeros(n_days)
+    for lo in range(0, n_rows, _DONOR_CHUNK):
+        hi = min(n_rows, lo + _DONOR_CHUNK)
+        y = np.where(present[lo:hi], values[lo:hi], 0.0)
+        norms[lo:hi] = np.einsum("ij,ij->i", y, y, dtype=np.float64)
+        sums += y.sum(axis=0, dtype=np.float64)
+        stacked[lo:hi, :n_days] = present[lo:hi]
+        stacked[lo:hi, 2 * n_days :] = y
+        np.square(stacked[lo:hi, 2 * n_days :], out=stacked[lo:hi, n_days : 2 * n_days])
     counts = present.sum(axis=0)
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
+        day_mean = np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
+    return stacked, norms, day_mean
+
+
+def _rows_from_stacked(stacked: np.ndarray) -> np.ndarray:
+    """The receivers' side ``[x^2, mask, -2x]`` from their donor-side parts."""
+    n_days = stacked.shape[1] // 3
+    left = np.empty_like(stacked)
+    left[:, :n_days] = stacked[:, n_days : 2 * n_days]
+    left[:, n_days : 2 * n_days] = stacked[:, :n_days]
+    np.multiply(stacked[:, 2 * n_days :], -2.0, out=left[:, 2 * n_days :])
+    return left
+
+
+class _TileBuffers:
+    """Float32 buffers for the distance tiles of one run, reused block after block."""
+
+    def __init__(self, rows: int, columns: int) -> None:
+        self.rough = np.empty(rows * columns, dtype=np.float32)
+        self.common = np.empty(rows * columns, dtype=np.float32)
+        self._flipped = (np.empty(rows * columns, np.float32), np.empty(rows * columns, np.float32))
+
+    def transposed(self, tile: np.ndarray, which: int) -> np.ndarray:
+        """A C-ordered copy of ``tile.T`` in the reused buffer ``which`` (0 or 1)."""
+        out = self._flipped[which][: tile.size].reshape(tile.shape[::-1])
+        np.copyto(out, tile.T)
+        return out
 
 
 def _rough_distances(
-    block: np.ndarray,
-    block_present: np.ndarray,
-    donor_values: np.ndarray,
-    donor_present: np.ndarray,
+    left: np.ndarray, right: np.ndarray, rough_buffer: np.ndarray, common_buffer: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """Float32 sums of squared differences over common days, and common-day counts.
 
-    ``sum over common days (x - y)^2`` expands into one product of the zero-filled values,
-    their squares and the presence masks. In float32 it is only a first sort; the compiled loop
-    bounds its rounding error and recomputes exact float64 distances for the donors it takes.
-    The common-day count is exact in float32 (integers far below 2**24).
+    ``sum over common days (x - y)^2`` expands into one product of the receivers' stacked
+    ``[x^2, mask, -2x]`` with the donors' ``[mask, y^2, y]``. In float32 it is only a first
+    sort; the compiled loop bounds its rounding error and recomputes exact float64 distances
+    for the donors it takes. The common-day count (product of the masks) is exact in float32
+    (integers far below 2**24).
+
+    The rows are split over a few Python threads, each running single-threaded BLAS: on a
+    busy machine OpenBLAS's own threads wait for each other at every step and lose most of
+    their speed, while independent products just share the cores.
     """
-    left, left_mask = _stacked_rows(block, block_present)
-    n_donors = donor_values.shape[0]
-    rough = np.empty((block.shape[0], n_donors), dtype=np.float32)
-    common = np.empty((block.shape[0], n_donors), dtype=np.float32)
-    for lo in range(0, n_donors, _DONOR_CHUNK):
-        hi = min(n_donors, lo + _DONOR_CHUNK)
-        right, right_mask = _stacked_donors(donor_values[lo:hi], donor_present[lo:hi])
-        rough[:, lo:hi] = left @ right.T
-        common[:, lo:hi] = left_mask @ right_mask.T
+    n_rows, n_days = left.shape[0], left.shape[1] // 3
+    shape = (n_rows, right.shape[0])
+    rough = rough_buffer[: n_rows * shape[1]].reshape(shape)
+    common = common_buffer[: n_rows * shape[1]].reshape(shape)
+
+    def product(bounds: tuple[int, int]) -> None:
+        lo, hi = bounds
+        np.matmul(left[lo:hi], right.T, out=rough[lo:hi])
+        np.matmul(left[lo:hi, n_days : 2 * n_days], right[:, :n_days].T, out=common[lo:hi])
+
+    step = -(-n_rows // _PRODUCT_THREADS)
+    parts = [(lo, min(n_rows, lo + step)) for lo in range(0, n_rows, step)]
+    with _blas_quiet():
+        if len(parts) == 1:
+            product(parts[0])
+        else:
+            with ThreadPoolExecutor(len(parts)) as pool:
+                list(pool.map(product, parts))
     return rough, common
+
+
+@contextmanager
+def _blas_quiet():
+    """One BLAS thread while the compiled loops run: OpenBLAS's idle threads keep spinning for
+    a while after a product and would take the cores the loops' threads need."""
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield

@@ -18,7 +18,7 @@ _CACHE = not getattr(sys, "frozen", False)
 _FIRST_PREFIX = 64
 
 
-@njit(cache=_CACHE)
+@njit(cache=_CACHE, nogil=True)
 def _sorted_prefix(values, size):  # pragma: no cover - compiled
     """Positions of the ``size`` smallest values, plus all ties of the last, in (value, position)
     order. Because every value up to the cut is included, a longer prefix only adds to the end.
@@ -31,23 +31,24 @@ def _sorted_prefix(values, size):  # pragma: no cover - compiled
     return chosen[order]
 
 
-@njit(cache=_CACHE)
-def _exact_distance(x, x_present, y, y_present):  # pragma: no cover - compiled
+@njit(cache=_CACHE, nogil=True, fastmath={"reassoc"})
+def _exact_distance(x, y):  # pragma: no cover - compiled
     """Nan-euclidean squared distance in float64, scikit-learn's weighting; inf without common
-    days."""
+    days. A difference is NaN exactly when either reading is missing, so one test per day
+    suffices; the sum may be reordered (vectorised), which moves only its last bits."""
     total = 0.0
     common = 0
     for day in range(x.shape[0]):
-        if x_present[day] and y_present[day]:
-            diff = np.float64(x[day]) - np.float64(y[day])
-            total += diff * diff
-            common += 1
+        diff = np.float64(x[day]) - np.float64(y[day])
+        both = diff == diff
+        total += diff * diff if both else 0.0
+        common += 1 if both else 0
     if common == 0:
         return np.inf
     return total * x.shape[0] / common
 
 
-@njit(cache=_CACHE)
+@njit(cache=_CACHE, nogil=True)
 def _insert(best_distance, best_value, found, k, e, value):  # pragma: no cover - compiled
     """Put a donor into the short sorted list of the nearest so far; returns the new count."""
     slot = found if found < k else k - 1
@@ -60,7 +61,7 @@ def _insert(best_distance, best_value, found, k, e, value):  # pragma: no cover 
     return found + 1 if found < k else k
 
 
-@njit(parallel=True, cache=_CACHE)
+@njit(parallel=True, cache=_CACHE, nogil=True)
 def fill_block(
     rough,
     common,
@@ -80,8 +81,8 @@ def fill_block(
 
     ``rough`` and ``common`` are the float32 sums of squared differences and common-day counts
     to every donor; ``row_norms``, ``donor_norms`` the squared norms that bound their rounding
-    (``error_factor`` times their sum); ``block``/``present`` the receivers' zero-filled
-    readings and presence; ``day_mean`` the fallback when no donor with the day is in reach.
+    (``error_factor`` times their sum); ``block``/``present`` the receivers' readings (NaN where
+    missing) and presence; ``day_mean`` the fallback when no donor with the day is in reach.
     """
     n_rows, n_days = present.shape
     for r in prange(n_rows):
@@ -122,9 +123,7 @@ def fill_block(
                 if not donor_present[d, day]:
                     continue
                 if exact[p] < 0.0:
-                    exact[p] = _exact_distance(
-                        block[r], present[r], donor_values[d], donor_present[d]
-                    )
+                    exact[p] = _exact_distance(block[r], donor_values[d])
                 e = exact[p]
                 if found == k and e >= best_distance[k - 1]:
                     continue
@@ -135,7 +134,7 @@ def fill_block(
                 filled[r, day] = day_mean[day]
 
 
-@njit(parallel=True, cache=_CACHE)
+@njit(parallel=True, cache=_CACHE, nogil=True)
 def keep_nearest(
     rough,
     common,
@@ -204,7 +203,7 @@ def keep_nearest(
             kept_count[r] = n
 
 
-@njit(parallel=True, cache=_CACHE)
+@njit(parallel=True, cache=_CACHE, nogil=True)
 def fill_from_nearest(
     receivers,
     kept_lower,
@@ -252,7 +251,7 @@ def fill_from_nearest(
                 if not present[d, day]:
                     continue
                 if exact[pos - 1] < 0.0:
-                    exact[pos - 1] = _exact_distance(kwh[row], present[row], kwh[d], present[d])
+                    exact[pos - 1] = _exact_distance(kwh[row], kwh[d])
                 e = exact[pos - 1]
                 if found == k and e >= best_distance[k - 1]:
                     continue

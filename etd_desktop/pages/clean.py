@@ -223,6 +223,14 @@ class CleanPage(StatefulPage):
         )
         text += f", {c['unknown']:,} unlabelled)" if c["unknown"] else ")"
         text += f"; {total - c['all']:,} dropped."
+        data = self.workspace.data
+        if data is not None:
+            # a percentage of a short series is a whole number of days: say which
+            allowed = int(np.floor(self.threshold.value() / 100.0 * data.n_days + 1e-9))
+            text += (
+                f" {self.threshold.value():.1f}% of {data.n_days:,} days allows at most "
+                f"{allowed:,} missing day{'s' if allowed != 1 else ''} per customer."
+            )
         if c["theft"] and c["theft"] < 6:
             text += " Very few thieves are left: oversampling and training need more."
         self.kept_label.setText(text)

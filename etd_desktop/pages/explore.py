@@ -72,6 +72,32 @@ def colour_of(key: str) -> str:
     return theme.CUSTOMER_COLOUR
 
 
+def partial_period_note(days, view: str, labels) -> str:
+    """Which bars stand for a period the data cover only in part (their mean is over the days
+    present): a year of 26 days must not pass for a whole year."""
+    import pandas as pd
+
+    freq = {"years": "Y", "quarters": "Q", "months": "M"}.get(view)
+    if freq is None or not len(days):
+        return ""
+    first, last = pd.Timestamp(days[0]), pd.Timestamp(days[-1])
+    head, tail = first.to_period(freq), last.to_period(freq)
+    partial = []
+    if first != head.start_time:
+        partial.append(str(head))
+    if last.normalize() != tail.end_time.normalize() and str(tail) not in partial:
+        partial.append(str(tail))
+    drawn = {str(x) for x in labels}
+    shown = [name for name in partial if name in drawn]
+    if not shown:
+        return ""
+    return (
+        f"The data run from {first.date()} to {last.date()}: "
+        f"{' and '.join(shown)} {'is' if len(shown) == 1 else 'are'} only partly covered; "
+        "each bar is the mean over the days present."
+    )
+
+
 # the computation, in a worker ----------------------------------------------------------------
 def compute_view(data, view: str, group: str, options: dict, state: TaskState | None = None):
     """The engine results for one view, as ``{group key: result}`` (plus ``"_band"``)."""
@@ -433,6 +459,9 @@ class ExplorePage(StatefulPage):
             plots.bars(plot, x, r.mean, colour_of(key), width=width * 0.95, name=r.label)
         every = max(1, len(labels) // 14)
         plots.category_axis(plot, labels, every)
+        data = self.current_data()
+        if data is not None:
+            self.chart.set_note(partial_period_note(data.days, self.view, labels))
 
     def _draw_weekday(self, series: dict, _results) -> None:
         profile = self.chart.add_plot(0, 0, "mean kWh per weekday")

@@ -128,7 +128,7 @@ class ImportDialog(QDialog):
         self.fields["decimal"].setText(str(p.decimal or "-"))
         self.fields["encoding"].setText(str(p.encoding or "-"))
         self.fields["days"].setText(f"{p.n_days:,}   ({_day(p.first_day)} to {_day(p.last_day)})")
-        self.fields["customers"].setText(f"{p.n_customers:,}")
+        self.fields["customers"].setText(_customer_count(p))
 
         candidates = [str(c) for c in (p.candidate_columns or [])]
         self._fill(self.id_combo, candidates, p.id_column, allow_none=False)
@@ -138,8 +138,15 @@ class ImportDialog(QDialog):
         for text in p.warnings or []:
             self.warnings.addItem(str(text))
         if not p.warnings:
-            self.warnings.addItem("None.")
-        self.import_button.setEnabled(True)
+            self.warnings.addItem("Nothing unusual in the first rows.")
+        # no day columns: Import could only fail, so it waits until other columns are chosen
+        readable = bool(p.n_days)
+        if not readable:
+            self.status.setText(
+                "No days of readings were found, so there is nothing to import. "
+                "See the notes below; pick other columns and look again, or choose another file."
+            )
+        self.import_button.setEnabled(readable)
         self.recheck_button.setEnabled(bool(candidates))
         self.preview_ready.emit(p)
 
@@ -201,3 +208,13 @@ def _day(value) -> str:
     if value is None:
         return "?"
     return str(getattr(value, "date", lambda: value)())
+
+
+def _customer_count(p) -> str:
+    """The count as the reader knows it: a text file longer than the rows it looked at is
+    estimated from its size (it can be off by a fifth), and the text says so."""
+    from core.io.preview import PREVIEW_ROWS
+
+    if p.format not in ("parquet", "xlsx", "xlsm") and p.n_customers >= PREVIEW_ROWS:
+        return f"about {p.n_customers:,} (estimated from the file size; exact after Import)"
+    return f"{p.n_customers:,}"

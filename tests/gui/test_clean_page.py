@@ -30,6 +30,10 @@ def test_threshold_shows_a_live_count_of_customers_kept_per_class(page, demo_den
         assert page.kept_counts["all"] == kept
         assert page.kept_counts["theft"] == thieves
         assert f"Kept: <b>{kept:,}</b> of 200 customers" in page.kept_label.text()
+        allowed = int(threshold / 100 * 400 + 1e-9)
+        assert f"{threshold:.1f}% of 400 days allows at most {allowed} missing days" in (
+            page.kept_label.text()
+        )
     curves = [i for i in page.missing_chart.plots[0].items if isinstance(i, pg.PlotDataItem)]
     assert {c.name() for c in curves} >= {"normal", "theft"}
     assert page.threshold_line.value() == pytest.approx(10.0)

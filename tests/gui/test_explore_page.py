@@ -116,3 +116,17 @@ def test_histogram_says_once_how_many_spikes_are_not_drawn(page, qtbot):
     note = chart.note_label.text()
     assert "above" in note
     assert note.count("above") == 1
+
+
+def test_a_year_covered_only_in_part_is_said_so_under_the_bars(window, qtbot):
+    from core.demo import make_demo
+
+    window.workspace.set_data(make_demo(n_customers=60, n_days=26, seed=5), "26 days")
+    page = window.show_page("explore")
+    chart = _show(page, qtbot, "years")
+    assert "2014-01-01 to 2014-01-26: 2014 is only partly covered" in chart.note_label.text()
+
+
+def test_whole_periods_carry_no_partial_note(page, qtbot):
+    chart = _show(page, qtbot, "months")  # 2015 lies wholly inside the demo's 1,035 days
+    assert "partly covered" not in chart.note_label.text()

@@ -89,3 +89,31 @@ def test_choosing_no_label_column_leaves_customers_unlabelled(
     data = window.workspace.data
     assert data.unlabelled_count == 120
     assert window.pages["data"].cards["unknown"].value == "120"
+
+
+def test_a_table_without_day_columns_cannot_be_imported_and_says_why(window, qtbot, tmp_path):
+    path = tmp_path / "no_dates.csv"
+    path.write_text("id,a,b\nx,1,2\ny,3,4\n")
+    dialog = _open_preview(window, qtbot, path)
+    assert not dialog.import_button.isEnabled()
+    assert "nothing to import" in dialog.status.text()
+    notes = [dialog.warnings.item(i).text() for i in range(dialog.warnings.count())]
+    assert any("no date columns" in n for n in notes)
+
+
+def test_a_clean_preview_says_nothing_unusual_rather_than_none(window, qtbot, tmp_path, demo_small):
+    path = tmp_path / "plain.csv"
+    write_wide_csv(demo_small.subset(list(range(10))), path)
+    dialog = _open_preview(window, qtbot, path)
+    notes = [dialog.warnings.item(i).text() for i in range(dialog.warnings.count())]
+    assert "None." not in notes
+
+
+def test_a_long_file_s_customer_count_is_shown_as_an_estimate(window, qtbot, tmp_path):
+    from core.demo import make_demo
+
+    path = tmp_path / "many.csv"
+    write_wide_csv(make_demo(n_customers=450, n_days=30, seed=4), path)
+    dialog = _open_preview(window, qtbot, path)
+    assert dialog.fields["customers"].text().startswith("about ")
+    assert "exact after Import" in dialog.fields["customers"].text()

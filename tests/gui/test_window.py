@@ -217,3 +217,61 @@ def test_a_page_that_fails_to_build_says_so_in_its_place(window, monkeypatch):
     assert window.stack.currentWidget() is slot  # the old page is not left up
     assert slot.failure is not None and "could not be opened" in slot.failure.text()
     assert window.error_boxes and "Train page could not open" in window.error_boxes[-1].windowTitle()
+
+
+def _a_run_without_project(window):
+    book = window.workspace.runs
+    run_id = book.new_memory_run({"protocol": "honest"})
+    book.add_memory_result(run_id, "gbm", {"metrics": {}}, None, None)
+
+
+def test_closing_with_unsaved_work_asks_first_and_no_keeps_the_window(
+    window, demo_small, monkeypatch
+):
+    import etd_desktop.main_window as main_window
+
+    window.workspace.set_data(demo_small, "demo")
+    _a_run_without_project(window)
+    asked = []
+
+    def answer_no(parent, title, text, *args, **kwargs):
+        asked.append(text)
+        return QMessageBox.StandardButton.No
+
+    monkeypatch.setattr(main_window, "_someone_to_ask", lambda: True)
+    monkeypatch.setattr(QMessageBox, "question", answer_no)
+    window.close()
+    assert window.isVisible()  # nothing lost: the user said no
+    assert "the data set and its cleaning" in asked[0]
+    assert "1 training run made without a project" in asked[0]
+    monkeypatch.setattr(main_window, "_someone_to_ask", lambda: False)
+
+
+def test_save_as_says_runs_made_before_are_not_in_the_project(
+    window, demo_small, tmp_path, wait_idle
+):
+    window.workspace.set_data(demo_small, "demo")
+    window.show_page("evaluate")
+    _a_run_without_project(window)
+    window.save_project_as(tmp_path / "late.etdproj")
+    wait_idle(window)
+    assert "are not stored in it" in window.notice_box.text()
+    assert window.current_page_key == "evaluate"  # saving does not move the user away
+
+
+def test_the_first_window_fits_a_small_or_scaled_screen():
+    from PySide6.QtCore import QRect, QSize
+
+    from etd_desktop.main_window import first_size
+
+    class Screen:
+        def __init__(self, w, h):
+            self._rect = QRect(0, 0, w, h)
+
+        def availableGeometry(self):  # noqa: N802 - mirrors QScreen
+            return self._rect
+
+    assert first_size(Screen(2560, 1440)) == QSize(1400, 900)
+    small = first_size(Screen(1066, 666))  # 1600 x 1000 pixels at a 150% scale
+    assert small.width() <= 1066 and small.height() <= 666
+    assert first_size(None) == QSize(1400, 900)

@@ -68,3 +68,48 @@ def test_stop_ends_the_task_as_stopped(qtbot):
         task.stop()
     qtbot.waitUntil(lambda: task.outcome == "stopped")
     assert task.value is None
+
+
+def _note_thread(seen: list, busy: list, state=None):
+    """A stand-in for a TensorFlow task: records its thread and whether another one overlapped."""
+    busy.append(1)
+    overlapped = len(busy) > 1
+    time.sleep(0.05)
+    busy.pop()
+    seen.append(threading.get_ident())
+    return overlapped
+
+
+def test_tensorflow_tasks_all_run_on_one_reused_thread_one_at_a_time(qtbot):
+    from etd_desktop.runs import TensorFlowLane
+
+    lane = TensorFlowLane(TaskRunner())
+    seen: list[int] = []
+    busy: list[int] = []
+    tasks = [lane.run(f"tf {i}", _note_thread, seen, busy) for i in range(3)]
+    qtbot.waitUntil(lambda: all(t.outcome is not None for t in tasks), timeout=10_000)
+
+    assert [t.outcome for t in tasks] == ["finished"] * 3
+    assert [t.value for t in tasks] == [False, False, False]  # never two at the same time
+    assert len(set(seen)) == 1 and seen[0] != threading.get_ident()
+    assert {t.thread_id for t in tasks} == set(seen)
+
+    later = lane.run("tf later", _note_thread, seen, busy)  # the thread outlives a task
+    qtbot.waitUntil(lambda: later.outcome is not None, timeout=10_000)
+    assert seen[-1] == seen[0]
+
+
+def test_a_failing_tensorflow_task_leaves_the_thread_ready_for_the_next(qtbot):
+    from etd_desktop.runs import TensorFlowLane
+
+    lane = TensorFlowLane(TaskRunner())
+    failing = lane.run("bad", _refuse, "no.csv")
+    seen: list[int] = []
+    after = lane.run("good", _note_thread, seen, [])
+    qtbot.waitUntil(lambda: after.outcome is not None, timeout=10_000)
+    assert failing.outcome == "failed" and isinstance(failing.error, DataFileError)
+    assert after.outcome == "finished" and failing.thread_id == after.thread_id
+
+
+def _refuse(path, state=None):
+    raise DataFileError(path, "no readings in it", hint="Pick another file.")
