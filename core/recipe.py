@@ -54,7 +54,11 @@ _LAYOUT = {
         "factor": ("outlier_factor", "positive"),
         "treatment": ("outlier_treatment", OUTLIER_TREATMENTS),
     },
-    "scaling": {"method": ("scaling", SCALINGS), "clip": ("scale_clip", "clip")},
+    "scaling": {
+        "method": ("scaling", SCALINGS),
+        "clip": ("scale_clip", "clip"),
+        "high_quantile": ("scale_high_quantile", "high_quantile"),
+    },
 }
 
 
@@ -69,7 +73,12 @@ class Recipe:
       ``outlier_treatment`` ``"keep"``, ``"cap"``, ``"missing"`` (refilled by the chosen
       imputation, or along time when it is ``"none"``) or ``"drop"``;
     - ``scaling``: ``"minmax_day"``, ``"minmax_customer"`` or ``"none"``; scaled values of new
-      customers are kept within ``[0, scale_clip]``.
+      customers are kept within ``[0, scale_clip]``. With ``"minmax_day"``,
+      ``scale_high_quantile`` below 1 maps that quantile of each training day column to 1
+      instead of its maximum (0.99: the 99th percentile), the robust choice when a few huge
+      readings (commercial users, meter faults) would squash everyone else near 0; readings
+      above it are kept up to ``scale_clip`` and cut there (set ``scale_clip`` to 1 to cut
+      them at 1). 1.0, the default, is the reference.
     """
 
     threshold: float = 0.03
@@ -82,6 +91,7 @@ class Recipe:
     outlier_treatment: str = "cap"
     scaling: str = "minmax_day"
     scale_clip: float = DEFAULT_CLIP
+    scale_high_quantile: float = 1.0
 
     def __post_init__(self) -> None:
         for section, keys in _LAYOUT.items():
@@ -151,7 +161,12 @@ class Recipe:
             f"treatment {self.outlier_treatment}"
         )
         scaling = {
-            "minmax_day": "min-max per day over the training customers",
+            "minmax_day": "min-max per day over the training customers"
+            + (
+                f" (high end at the {self.scale_high_quantile:.1%} quantile)"
+                if self.scale_high_quantile < 1.0
+                else ""
+            ),
             "minmax_customer": "min-max per customer",
             "none": "none",
         }[self.scaling]
@@ -175,7 +190,9 @@ class Recipe:
                 f"the cleaning kept none of the {train.n_customers} training customers",
                 hint="Raise the missing-data threshold or choose another outlier treatment.",
             )
-        ranges = DayRanges.fit(cleaned.data.kwh) if self.scaling == "minmax_day" else None
+        ranges = None
+        if self.scaling == "minmax_day":
+            ranges = DayRanges.fit(cleaned.data.kwh, high_quantile=self.scale_high_quantile)
         fitted = FittedRecipe(
             recipe=self,
             n_days=train.n_days,
@@ -265,6 +282,9 @@ class FittedRecipe:
         report["scaling"] = {
             "method": recipe.scaling,
             "clip": recipe.scale_clip if recipe.scaling == "minmax_day" else None,
+            "high_quantile": (
+                recipe.scale_high_quantile if recipe.scaling == "minmax_day" else None
+            ),
             "gaps_as_zero": int(gaps.sum()),
         }
         report["seconds"] = round(time.perf_counter() - started, 3)
@@ -524,6 +544,11 @@ def _checked(name: str, value: Any, kind: Any) -> Any:
         )
     if kind == "positive" and value <= 0:
         raise RecipeError(f"recipe: {name} must be above 0, got {value:g}")
+    if kind == "high_quantile" and not 0.5 <= value <= 1.0:
+        raise RecipeError(
+            f"recipe: {name} is {value:g}; it is a quantile between 0.5 and 1 (0.99 means the "
+            "99th percentile, 1 the maximum)"
+        )
     if kind == "clip" and value < 1.0:
         raise RecipeError(f"recipe: {name} must be at least 1, got {value:g}")
     return value

@@ -178,7 +178,7 @@ class MainWindow(QMainWindow):
         menu.addAction(self.save_as_action)
         menu.addAction(self.close_action)
         menu.addSeparator()
-        menu.addAction(self._action("&Quit", self.close, "Ctrl+Q"))
+        menu.addAction(self._action("&Quit", self.quit_asking, "Ctrl+Q"))
 
         view = self.menuBar().addMenu("&View")
         for number, entry in enumerate(PAGES, start=1):
@@ -342,9 +342,9 @@ class MainWindow(QMainWindow):
         """What would be lost now: work that no project file holds, in the user's words."""
         work = []
         if self.workspace.unsaved:
-            work.append("the data set and its cleaning")
-        # Runs trained before any project was open live in memory only, and Save as does not
-        # carry them into the new project file (etd_desktop.runs keeps them apart).
+            cleaned = self.workspace.cleaned is not None
+            work.append("the data set and its cleaning" if cleaned else "the data set")
+        # Runs trained before any project was open live in memory until Save as stores them.
         memory_runs = [r for r in self.workspace.runs.runs() if r["id"] < 0]
         if memory_runs:
             n = len(memory_runs)
@@ -356,7 +356,7 @@ class MainWindow(QMainWindow):
         work = self.unsaved_work()
         if not work:
             return True
-        hint = "Project > Save as keeps the data set and its cleaning."
+        hint = "Project > Save as keeps the data set, its cleaning and the training runs."
         if any("run" in w for w in work):
             hint += " Runs are kept only when trained with a project open."
         answer = QMessageBox.question(
@@ -399,26 +399,7 @@ class MainWindow(QMainWindow):
         task = self._project_call(
             "Cannot save the project", self.workspace.save_project_as, Path(path)
         )
-        task.finished.connect(lambda _: self._say_runs_stay_in_memory())
         return task
-
-    def _say_runs_stay_in_memory(self) -> None:
-        """Save as stores the data and the cleaning, not runs trained before: say so now,
-        not when the user reopens the project and finds no model."""
-        runs = [w for w in self.unsaved_work() if "run" in w]
-        if not runs:
-            return
-        box = QMessageBox(
-            QMessageBox.Icon.Information,
-            "Runs not in the project",
-            f"The project holds the data set and its cleaning. The {runs[0]} are not stored "
-            "in it: they stay on the Evaluate and Customers pages until the window closes. "
-            "Train again now, with the project open, to keep the models in the project.",
-            QMessageBox.StandardButton.Ok,
-            self,
-        )
-        self.notice_box = box
-        box.open()
 
     def close_project(self) -> None:
         if self.confirm_discard():
@@ -478,8 +459,17 @@ class MainWindow(QMainWindow):
             QTimer.singleShot(0, lambda: self.open_path(path))
 
     # closing -------------------------------------------------------------------------------
+    def quit_asking(self) -> None:
+        """Project > Quit: like the window's close button, it asks before work is lost."""
+        if self.confirm_discard():
+            self._asked = True
+            self.close()
+
     def closeEvent(self, event: QCloseEvent) -> None:
-        if _someone_to_ask() and not self.confirm_discard():
+        # Only a close the user made is questioned: the title bar's button arrives spontaneous;
+        # Quit asked already; a close() from code (screenshots, tests) must never wait.
+        by_user = event.spontaneous() and not getattr(self, "_asked", False)
+        if by_user and _someone_to_ask() and not self.confirm_discard():
             event.ignore()  # the user chose to keep the window and the work in it
             return
         self.settings.set_window_geometry(self.saveGeometry())
@@ -497,8 +487,10 @@ def first_size(screen) -> QSize:
     if screen is None:
         return wanted
     room = screen.availableGeometry().size() * 0.92
-    return wanted.boundedTo(room).expandedTo(QSize(960, 640)).boundedTo(
-        screen.availableGeometry().size()
+    return (
+        wanted.boundedTo(room)
+        .expandedTo(QSize(960, 640))
+        .boundedTo(screen.availableGeometry().size())
     )
 
 

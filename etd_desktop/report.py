@@ -14,7 +14,7 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QMarginsF, QUrl
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QMarginsF, QSizeF, QUrl
 from PySide6.QtGui import QImage, QPageLayout, QPageSize, QPdfWriter, QTextDocument
 
 log = logging.getLogger(__name__)
@@ -98,6 +98,11 @@ class Report:
             )
         )
         writer.setTitle(self.title)
+        # At the writer's default 1,200 dpi the text lays out in pixels of the screen and fills
+        # only part of the page, squeezing wide tables into broken words; at 96 dpi the page is
+        # about as many pixels wide as the 900-pixel charts, so tables and charts fit it.
+        writer.setResolution(96)
+        document.setPageSize(QSizeF(writer.width(), writer.height()))
         document.print_(writer)
         log.info("PDF report written to %s", path)
         return path

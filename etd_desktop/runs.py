@@ -131,6 +131,17 @@ class RunBook(QObject):
         run["artifacts"][model] = artifact
         self.changed.emit()
 
+    def memory_runs(self) -> list[dict]:
+        """The runs made without a project that hold at least one model (for Save as)."""
+        return [run for run in self._memory.values() if run["results"]]
+
+    def forget_memory_runs(self, run_ids: list[int]) -> None:
+        """Drop runs from memory once a project file holds them."""
+        for run_id in run_ids:
+            self._memory.pop(run_id, None)
+        if run_ids:
+            self.changed.emit()
+
     def project_result_stored(self, run_id: int) -> None:
         self._cache.pop(run_id, None)
         self.changed.emit()

@@ -26,19 +26,22 @@ from __future__ import annotations
 import atexit
 import contextlib
 import logging
+import os
+import queue
 import threading
 import time
 import traceback
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QObject, QThread, Signal
 
 from core.tasks import Cancelled, TaskState
 
 log = logging.getLogger(__name__)
 
 _MIN_INTERVAL_S = 0.04
+TENSORFLOW_NICENESS = 5  # added to the nice value of the TensorFlow thread and its pools
 
 
 class _Job(QObject):
@@ -128,41 +131,57 @@ class _JobThread(QThread):
         self._job.execute()
 
 
-class _TensorFlowWorker(QObject):
-    """Lives in the TensorFlow thread; runs the jobs queued to it, one after another."""
-
-    @Slot(object)
-    def execute(self, job: _Job) -> None:
-        job.execute()
-
-
-class TensorFlowThread(QObject):
+class TensorFlowThread(QThread):
     """The one thread every TensorFlow task of the process runs on.
 
-    :meth:`submit` queues a job through a queued signal; the thread's event loop runs the jobs
-    in the order they came, so two never overlap.
+    :meth:`submit` puts a job in a queue; the thread runs the jobs in the order they came, so
+    two never overlap. The loop is Python's own ``run`` over a :class:`queue.Queue`, not a Qt
+    event loop calling a slot: with a slot invoked by the thread's event loop, TensorFlow's
+    pybind11 calls (which take the GIL through ``PyGILState_Ensure``) deadlocked against the
+    thread state PySide6 had made for the slot call (seen in gdb with PySide6 6.11 and
+    TensorFlow 2.21: the thread held the GIL under one thread state and waited for it under
+    another).
     """
-
-    _queued = Signal(object)
 
     def __init__(self) -> None:
         super().__init__()
-        self.thread = QThread()
-        self.thread.setObjectName("etd-tensorflow")
-        self._worker = _TensorFlowWorker()
-        self._worker.moveToThread(self.thread)
-        self._queued.connect(self._worker.execute)  # queued: the worker lives in the thread
-        self.thread.start()
-        log.info("TensorFlow thread started")
+        self.setObjectName("etd-tensorflow")
+        self._jobs: queue.Queue[_Job | None] = queue.Queue()
 
     def submit(self, job: _Job) -> None:
-        self._queued.emit(job)
+        if not self.isRunning():
+            self.start()
+            log.info("TensorFlow thread started")
+        self._jobs.put(job)
+
+    def run(self) -> None:
+        _yield_to_the_window()
+        while True:
+            job = self._jobs.get()
+            if job is None:
+                return
+            job.execute()
 
     def stop(self, timeout_ms: int = 30_000) -> None:
         """End the thread once the job it runs has returned (shutdown only)."""
-        if self.thread.isRunning():
-            self.thread.quit()
-            self.thread.wait(timeout_ms)
+        if self.isRunning():
+            self._jobs.put(None)
+            self.wait(timeout_ms)
+
+
+def _yield_to_the_window() -> None:
+    """Lower this thread's CPU priority (Linux: per thread, inherited by the threads it starts).
+
+    TensorFlow starts its compute pools from the thread that first uses it, and they keep every
+    core busy while a model trains; measured during training on a loaded 2-core machine, the
+    GUI thread waited 20-60 ms for a core in its longest stalls. At a lower priority the
+    training threads give way whenever the window has work, and take the cores back when it
+    has none.
+    """
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), TENSORFLOW_NICENESS)
+    except (AttributeError, OSError) as exc:  # not Linux, or not allowed
+        log.info("TensorFlow thread keeps its priority: %s", exc)
 
 
 _TENSORFLOW: TensorFlowThread | None = None

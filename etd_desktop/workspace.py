@@ -237,11 +237,24 @@ class Workspace(QObject):
             task = self.tasks.run("Saving the project as", _copy_project, self.project, path)
             task.finished.connect(lambda _: self._switched_to(path))
             return task
+        memory_runs = self.runs.memory_runs()
         task = self.tasks.run(
-            "Saving the project", _create_with, path, self.data, self.data_name, self.cleaned
+            "Saving the project",
+            _create_with,
+            path,
+            self.data,
+            self.data_name,
+            self.cleaned,
+            memory_runs,
         )
-        task.finished.connect(self._adopt)
+        task.finished.connect(lambda opened: self._adopt_with_runs(opened, memory_runs))
         return task
+
+    def _adopt_with_runs(self, opened: _Opened, written: list[dict]) -> None:
+        """Adopt the new project; the memory runs it now holds are dropped from memory so the
+        Evaluate and Customers pages list each run once."""
+        self.runs.forget_memory_runs([run["id"] for run in written])
+        self._adopt(opened)
 
     def _run_project_task(self, name: str, fn: Callable, path: Path) -> Task:
         task = self.tasks.run(name, fn, path)
@@ -328,20 +341,45 @@ def _copy_project(project, path: Path, state: TaskState | None = None) -> Path:
     return project.save_as(path)
 
 
-def _create_with(path: Path, data, name: str, cleaned, state: TaskState | None = None):
+def _create_with(
+    path: Path, data, name: str, cleaned, memory_runs=(), state: TaskState | None = None
+):
+    """A new project holding what was in memory: the data set, its cleaning, and the runs
+    trained before any project was open (their models, metrics and scores)."""
     from core.project import Project
 
     state = ensure_state(state)
     project = Project.create(path)
     opened = _Opened(project=project, path=path, data=data, name=name, cleaned=cleaned)
     if data is not None:
-        opened.dataset_id = project.add_dataset(data, name=name, state=state.child(0, 0.7))
+        opened.dataset_id = project.add_dataset(data, name=name, state=state.child(0, 0.6))
     if cleaned is not None and opened.dataset_id is not None:
         cleaned.cleaned_id = project.add_cleaned(
             opened.dataset_id,
             cleaned.recipe,
             cleaned.report,
             cleaned.data,
-            state=state.child(0.7, 1.0),
+            state=state.child(0.6, 0.8),
         )
+    for i, run in enumerate(memory_runs):
+        state.check()
+        state.set_status(f"storing training run {i + 1} of {len(memory_runs)}")
+        _store_memory_run(project, run, opened.dataset_id)
+        state.set_progress(0.8 + 0.2 * (i + 1) / len(memory_runs))
     return opened
+
+
+def _store_memory_run(project, run: dict, dataset_id: int | None) -> int:
+    record = dict(run.get("record") or {})
+    record["dataset_id"] = dataset_id
+    run_id = project.add_run(record)
+    for model, result in run["results"].items():
+        project.add_model_result(
+            run_id,
+            model,
+            **result,
+            artifact_dir=run["artifacts"].get(model),
+            scores=run["scores"].get(model),
+        )
+    project.finish_run(run_id)
+    return run_id

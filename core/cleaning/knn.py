@@ -16,25 +16,35 @@ Where this differs from ``KNNImputer``, on purpose:
   choice depends on its partition routine; values can differ only in such exact ties (many
   all-zero customers, duplicated rows).
 
-How it is fast and still exact: one float32 matrix product per block of receiving customers
-and chunk of donors (zero-filled values, their squares and the presence masks) gives every
-squared distance roughly, with a known worst-case rounding error proportional to the two
-customers' norms; a second product counts the common days exactly. Compiled loops (numba,
-parallel over customers) then walk each customer's donors in order of the lower bound
-``rough - error``, compute the exact float64 distance of each donor they meet, and stop for a
-day as soon as the next lower bound is no nearer than the k-th exact distance found.
+How it is fast and still exact: the donors' zero-filled readings, their squares and presence
+masks are stacked once in float32 (12 bytes per reading). One float32 matrix product per block
+of receiving customers then gives every squared distance roughly, with a known worst-case
+rounding error proportional to the two customers' norms; a second product counts the common
+days exactly. Compiled loops (numba, parallel over customers, GIL released) walk each
+customer's donors in order of the lower bound ``rough - error``, compute the exact float64
+distance of each donor they meet, and stop for a day as soon as the next lower bound is no
+nearer than the k-th exact distance found. Exact distances are computed only for the few
+donors walked, never for a whole row.
 
 When the customers are their own donors (fitting, cleaning) the distances are symmetric: each
 block of customers is compared with itself and the customers after it only, and every customer
-keeps a short list of its nearest donors by lower bound. A customer whose list cannot prove
-some day's k nearest (rare; days few donors have) is redone against all donors. When donors are
-given (scoring new customers) each block of new customers is compared with every donor.
-Memory stays bounded: one block of distance rows, one donor chunk, the short lists.
+keeps a list of its ``_NEAREST_KEPT`` nearest donors by lower bound. A customer whose list
+cannot prove some day's k nearest (about 2%; days few donors have) is redone against all
+donors. When donors are given (scoring new customers) each block of new customers is compared
+with every donor.
+
+Threads: the products run on a few Python threads with one BLAS thread each, and the compiled
+loops with one BLAS thread, so OpenBLAS's spinning threads never compete with numba's (on a
+busy two-core machine that competition cost more than half the speed). The BLAS limit is
+process-wide while a phase runs: other numpy work in the process meanwhile runs on one thread.
+
+Memory: the stacked donors (12 bytes per reading), four reused float32 tiles of one block of
+rows, and the kept lists (16 bytes per customer and kept donor): about 1.3 GB on top of the
+readings for the full SGCC set (42,372 customers), linear in the customers.
 
 Known limit: the cost grows with customers x donors x days (about 8,300 floating-point
-operations per pair at 1,035 days, half that for customers as their own donors), so the full
-SGCC size takes a minute or two of two quiet cores; customers with nothing to fill cost
-nothing as receivers.
+operations per pair at 1,035 days, half that for customers as their own donors); customers
+with nothing to fill cost nothing as receivers.
 """
 
 from __future__ import annotations
@@ -99,7 +109,7 @@ def knn_impute(
     started = time.perf_counter()
     out = kwh.astype(out_dtype, copy=True)
     missing = np.isnan(kwh)
-    donor_present = ~np.isnan(donor_matrix)
+    donor_present = ~missing if donors is None else ~np.isnan(donor_matrix)
     day_has_donor = donor_present.any(axis=0)
     has_reading = ~missing.all(axis=1)
     receivers = np.flatnonzero(has_reading & (missing & day_has_donor).any(axis=1))
@@ -125,9 +135,9 @@ def knn_impute(
     )
 
     state.set_status(f"KNN imputation of {len(receivers):,} customers")
-    rest = receivers
+    rest, rest_days = receivers, None
     if donors is None:
-        rest = _fill_from_tiles(
+        rest, rest_days = _fill_from_tiles(
             donor_values,
             stacked,
             receivers,
@@ -146,6 +156,7 @@ def knn_impute(
         _fill_by_blocks(
             kwh,
             rest,
+            rest_days,
             donor_values,
             stacked,
             donor_present,
@@ -169,8 +180,8 @@ def _fill_from_tiles(
     """Customers as their own donors: the distance matrix is symmetric, so each block of rows
     is computed against itself and the customers after it only, and serves both the block's
     rows and, transposed, those later customers: half the products. Every receiver keeps only
-    its nearest donors by lower bound; returns the receivers whose list was too short to prove
-    some day's k nearest (they are redone against all donors)."""
+    its nearest donors by lower bound. Returns the receivers whose list was too short to prove
+    some day's k nearest, and those days (only they are redone, against all donors)."""
     # numba loads only when there is something to fill, so importing this module stays quick
     from core.cleaning.neighbour_search import fill_from_nearest, keep_nearest
 
@@ -233,8 +244,8 @@ def _fill_from_tiles(
         state.set_progress(0.95 * pairs_done / total_pairs)
 
     state.check()
-    filled = kwh[receivers].astype(np.float64)
     settled = np.zeros(len(receivers), dtype=bool)
+    pending = np.zeros((len(receivers), n_days), dtype=bool)
     with _blas_quiet():
         fill_from_nearest(
             receivers,
@@ -247,17 +258,18 @@ def _fill_from_tiles(
             day_mean,
             day_has_donor,
             k,
-            filled,
+            out,
             settled,
+            pending,
         )
-    out[receivers[settled]] = filled[settled].astype(out.dtype)
     state.set_progress(1.0)
-    return receivers[~settled]
+    return receivers[~settled], pending[~settled]
 
 
 def _fill_by_blocks(
     kwh,
     receivers,
+    days_to_fill,
     donor_values,
     stacked,
     donor_present,
@@ -269,7 +281,10 @@ def _fill_by_blocks(
     out,
     state,
 ) -> None:
-    """Each block of receivers against every donor, with full distance rows."""
+    """Each block of receivers against every donor, with full distance rows.
+
+    ``days_to_fill`` (receivers x days) limits the work to those days, the others being filled
+    in ``out`` already; by default every missing day."""
     from core.cleaning.neighbour_search import fill_block
 
     n_days = kwh.shape[1]
@@ -279,13 +294,14 @@ def _fill_by_blocks(
         rows = receivers[start : start + block_rows]
         block = kwh[rows].astype(np.float64)
         block_present = ~np.isnan(block)
+        todo = ~block_present if days_to_fill is None else days_to_fill[start : start + len(rows)]
         left_parts, block_norms, _ = _donor_parts(block, block_present)
         rough, common = _rough_distances(
             _rows_from_stacked(left_parts), stacked, buffers.rough, buffers.common
         )
         state.check()
 
-        filled = block.copy()
+        filled = out[rows].astype(np.float64)
         with _blas_quiet():
             fill_block(
                 rough,
@@ -294,7 +310,7 @@ def _fill_by_blocks(
                 donor_norms,
                 _ROUNDING * (3 * n_days + 4),
                 block,
-                block_present,
+                todo,
                 donor_values,
                 donor_present,
                 day_mean,

@@ -2,18 +2,40 @@
 
 Kept apart from :mod:`core.cleaning.knn` so that numba is imported only when a KNN imputation
 actually runs. The first run on a machine compiles these loops (several seconds); numba caches
-the result beside this file, or in the user's cache folder when that is not writable.
+the result beside this file, or in the user's cache folder when that is not writable. A frozen
+(PyInstaller) build caches into ``<user cache>/etd-workbench/numba``, so only its first launch
+compiles. Every loop releases the GIL (``nogil``), so a GUI thread stays responsive while a
+worker thread imputes.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 
-import numpy as np
-from numba import njit, prange
 
-# A frozen (PyInstaller) build has no source files for numba's cache to sit beside.
-_CACHE = not getattr(sys, "frozen", False)
+def _writable_cache_dir() -> None:
+    """Point numba's cache at the user's cache folder in a frozen build (its package folder
+    there is read-only or temporary). Must run before numba is imported; a cache folder the
+    user set in ``NUMBA_CACHE_DIR`` wins."""
+    if not getattr(sys, "frozen", False) or "NUMBA_CACHE_DIR" in os.environ:
+        return
+    from platformdirs import user_cache_dir
+
+    folder = os.path.join(user_cache_dir("etd-workbench"), "numba")
+    try:
+        os.makedirs(folder, exist_ok=True)
+    except OSError:
+        return  # numba then tries its own fallbacks, and compiles in memory if none works
+    os.environ["NUMBA_CACHE_DIR"] = folder
+
+
+_writable_cache_dir()
+
+import numpy as np  # noqa: E402  (numba reads NUMBA_CACHE_DIR when it is imported)
+from numba import njit, prange  # noqa: E402
+
+_CACHE = True
 # How many nearest donors are sorted first; most days of a customer find k donors among them.
 _FIRST_PREFIX = 64
 
@@ -69,7 +91,7 @@ def fill_block(
     donor_norms,
     error_factor,
     block,
-    present,
+    todo,
     donor_values,
     donor_present,
     day_mean,
@@ -81,10 +103,11 @@ def fill_block(
 
     ``rough`` and ``common`` are the float32 sums of squared differences and common-day counts
     to every donor; ``row_norms``, ``donor_norms`` the squared norms that bound their rounding
-    (``error_factor`` times their sum); ``block``/``present`` the receivers' readings (NaN where
-    missing) and presence; ``day_mean`` the fallback when no donor with the day is in reach.
+    (``error_factor`` times their sum); ``block`` the receivers' readings (NaN where missing);
+    ``todo`` the days to fill of each; ``day_mean`` the fallback when no donor with the day is
+    in reach.
     """
-    n_rows, n_days = present.shape
+    n_rows, n_days = todo.shape
     for r in prange(n_rows):
         reachable = np.flatnonzero(common[r] > 0)
         n_reachable = reachable.shape[0]
@@ -104,7 +127,7 @@ def fill_block(
         best_value = np.empty(k)
 
         for day in range(n_days):
-            if present[r, day] or not day_has_donor[day]:
+            if not todo[r, day] or not day_has_donor[day]:
                 continue
             found = 0
             pos = 0
@@ -134,6 +157,29 @@ def fill_block(
                 filled[r, day] = day_mean[day]
 
 
+@njit(cache=_CACHE, nogil=True)
+def _cut_to(values, index, n, size):  # pragma: no cover - compiled
+    """Keep the ``size`` smallest of ``values[:n]`` (strictly smaller than the cut first, then
+    ties at the cut while room is left) at the front, with their ``index``; returns the cut."""
+    cut = np.partition(values[:n], size - 1)[size - 1]
+    kept_values = np.empty(size)
+    kept_index = np.empty(size, dtype=np.int64)
+    m = 0
+    for q in range(n):
+        if values[q] < cut:
+            kept_values[m] = values[q]
+            kept_index[m] = index[q]
+            m += 1
+    for q in range(n):
+        if m < size and values[q] == cut:
+            kept_values[m] = values[q]
+            kept_index[m] = index[q]
+            m += 1
+    values[:size] = kept_values
+    index[:size] = kept_index
+    return cut
+
+
 @njit(parallel=True, cache=_CACHE, nogil=True)
 def keep_nearest(
     rough,
@@ -154,22 +200,23 @@ def keep_nearest(
     Row ``r`` of the tile is the customer whose list is ``kept_lower[r]``/``kept_index[r]``
     (``kept_count[r]`` entries used); tile column ``c`` is donor ``col_offset + c``. Lists keep
     the smallest lower bounds; ``overflowed[r]`` turns True once a donor had to be left out, and
-    then every donor left out has a lower bound at least the largest one kept.
+    then every donor left out has a lower bound at least the largest one kept. Candidates
+    gather in a buffer of twice the list's length that is cut back whenever it fills, so a wide
+    tile costs one pass and a few short partitions, not a partition of the whole row.
     """
     n_rows, n_cols = rough.shape
     size = kept_lower.shape[1]
     for r in prange(n_rows):
         if not wanted[r]:
             continue
-        values = np.empty(size + n_cols)
-        index = np.empty(size + n_cols, dtype=np.int64)
+        values = np.empty(2 * size)
+        index = np.empty(2 * size, dtype=np.int64)
         n = kept_count[r]
         for q in range(n):
             values[q] = kept_lower[r, q]
             index[q] = kept_index[r, q]
-        worst = np.inf
-        if n == size:
-            worst = values[:n].max()
+        worst = values[:n].max() if n == size else np.inf
+        left_out = False
         for c in range(n_cols):
             if common[r, c] <= 0:
                 continue
@@ -179,28 +226,22 @@ def keep_nearest(
                 values[n] = low
                 index[n] = col_offset + c
                 n += 1
+                if n == 2 * size:
+                    worst = _cut_to(values, index, n, size)
+                    n = size
+                    left_out = True
             else:
-                overflowed[r] = True
+                left_out = True
         if n > size:
+            _cut_to(values, index, n, size)
+            n = size
+            left_out = True
+        for q in range(n):
+            kept_lower[r, q] = values[q]
+            kept_index[r, q] = index[q]
+        kept_count[r] = n
+        if left_out:
             overflowed[r] = True
-            cut = np.partition(values[:n], size - 1)[size - 1]
-            m = 0
-            for q in range(n):  # strictly nearer first, then ties at the cut while room is left
-                if values[q] < cut:
-                    kept_lower[r, m] = values[q]
-                    kept_index[r, m] = index[q]
-                    m += 1
-            for q in range(n):
-                if m < size and values[q] == cut:
-                    kept_lower[r, m] = values[q]
-                    kept_index[r, m] = index[q]
-                    m += 1
-            kept_count[r] = m
-        else:
-            for q in range(n):
-                kept_lower[r, q] = values[q]
-                kept_index[r, q] = index[q]
-            kept_count[r] = n
 
 
 @njit(parallel=True, cache=_CACHE, nogil=True)
@@ -217,14 +258,16 @@ def fill_from_nearest(
     k,
     filled,
     settled,
+    pending,
 ):  # pragma: no cover - compiled
     """Fill the receivers' missing days from their kept lists of nearest donors.
 
     ``kwh``/``present`` hold every customer (receivers and donors alike); the kept lists are
-    indexed by customer. Row ``i`` of ``filled`` belongs to customer ``receivers[i]``. A
-    receiver whose list cannot prove its k nearest donors for some day (the list was cut and
-    its end is nearer than the k-th exact distance) is left with ``settled[i] = False`` for
-    the caller to redo against all donors.
+    indexed by customer, and so is ``filled`` (the output, any float type), whose receivers'
+    missing days are written in place. A receiver whose list cannot prove its k nearest
+    donors for some day (the list was cut and its end is nearer than the k-th exact distance)
+    is left with ``settled[i] = False`` and those days marked in ``pending[i]``, for
+    the caller to redo against all donors (its row of ``filled`` may be partly written).
     """
     n_days = present.shape[1]
     for i in prange(receivers.shape[0]):
@@ -262,9 +305,10 @@ def fill_from_nearest(
                 and not (found == k and horizon >= best_distance[k - 1])
             ):
                 ok = False
-                break
+                pending[i, day] = True
+                continue
             if found > 0:
-                filled[i, day] = best_value[:found].mean()
+                filled[row, day] = best_value[:found].mean()
             else:
-                filled[i, day] = day_mean[day]
+                filled[row, day] = day_mean[day]
         settled[i] = ok

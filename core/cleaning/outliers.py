@@ -10,9 +10,17 @@ rule applies unchanged to new customers):
 
 Treatments: ``"keep"`` (flag only), ``"cap"`` (clip the reading to the fence it crossed),
 ``"missing"`` (empty the reading so the imputation fills it), ``"drop"`` (drop every customer
-with a flagged reading). A customer whose readings are mostly zero has an IQR of zero, so any
-non-zero day is outside its fences; that is the rule as published, and the report shows how
-many customers it touched.
+with a flagged reading).
+
+Where the published IQR rule breaks: a customer whose readings are mostly one value (mostly
+zero, or a meter flattened or capped by a thief) has an IQR of zero, both fences sit on that
+value and every other reading would be "outlying"; capping would rewrite them all and erase
+the very pattern a model should see. The rule is meant to catch only true extremes (hundreds
+of times a customer's usual level), so when a customer's IQR is under ``DEGENERATE_SHARE``
+(a tenth) of its level, the median of its non-zero readings in absolute value, its fences use
+that level as the spread instead: ``Q1 - factor * level`` and ``Q3 + factor * level``. Ordinary
+customers have an IQR far above a tenth of their level and keep the published fences; the
+report counts the customers that used the level (``fallback_customers``).
 """
 
 from __future__ import annotations
@@ -29,6 +37,8 @@ OUTLIER_RULES = ("iqr", "sigma")
 OUTLIER_TREATMENTS = ("keep", "cap", "missing", "drop")
 MINOR_FACTOR = 1.5
 EXTREME_FACTOR = 3.0
+# An IQR under this share of the customer's median non-zero reading gives degenerate fences.
+DEGENERATE_SHARE = 0.1
 
 
 def row_quantiles(kwh: np.ndarray, qs: tuple[float, ...]) -> np.ndarray:
@@ -62,7 +72,8 @@ def outlier_fences(
         raise ValueError(f"unknown outlier rule {rule!r}; choose one of {OUTLIER_RULES}")
     if rule == "iqr":
         q1, q3 = row_quantiles(kwh, (0.25, 0.75))
-        return _iqr_fences(q1, q3, factor)
+        spread, _ = _iqr_spread(q1, q3, customer_level(kwh))
+        return _iqr_fences(q1, q3, spread, factor)
     values = kwh.astype(np.float64)
     with np.errstate(invalid="ignore"):
         count = (~np.isnan(values)).sum(axis=1)
@@ -72,8 +83,23 @@ def outlier_fences(
     return mean - factor * spread, mean + factor * spread
 
 
-def _iqr_fences(q1, q3, factor):
+def customer_level(kwh: np.ndarray) -> np.ndarray:
+    """Median of each customer's non-zero readings in absolute value (0 without any)."""
+    magnitude = np.abs(kwh.astype(np.float64))
+    magnitude[magnitude == 0] = np.nan
+    (level,) = row_quantiles(magnitude, (0.5,))
+    return np.nan_to_num(level, nan=0.0)
+
+
+def _iqr_spread(q1, q3, level):
+    """The IQR, or the customer's level where the IQR is degenerate; and where that happened."""
     spread = q3 - q1
+    with np.errstate(invalid="ignore"):
+        fallback = spread < DEGENERATE_SHARE * level
+    return np.where(fallback, level, spread), fallback
+
+
+def _iqr_fences(q1, q3, spread, factor):
     return q1 - factor * spread, q3 + factor * spread
 
 
@@ -112,7 +138,8 @@ def treat_outliers(
     state.set_status("Looking for outlying readings")
     if rule == "iqr":
         q1, q3 = row_quantiles(kwh, (0.25, 0.75))
-        low, high = _iqr_fences(q1, q3, factor)
+        spread, fallback = _iqr_spread(q1, q3, customer_level(kwh))
+        low, high = _iqr_fences(q1, q3, spread, factor)
         mask = _beyond(kwh, low, high)
     else:
         mask, low, high = flag_outliers(kwh, rule, factor)
@@ -137,7 +164,10 @@ def treat_outliers(
     if rule == "iqr":
         # Both classic levels, whatever factor was chosen, so the user can compare them.
         for name, level in (("minor", MINOR_FACTOR), ("extreme", EXTREME_FACTOR)):
-            report[f"{name}_cells"] = int(_beyond(kwh, *_iqr_fences(q1, q3, level)).sum())
+            fences = _iqr_fences(q1, q3, spread, level)
+            report[f"{name}_cells"] = int(_beyond(kwh, *fences).sum())
+        report["degenerate_share"] = DEGENERATE_SHARE
+        report["fallback_customers"] = int(fallback.sum())
     state.set_progress(1.0)
     log.info(
         "outliers (%s, factor %.2f, %s): %d readings of %d customers",

@@ -2,7 +2,8 @@
 
 - ``"minmax_day"`` (the reference): each day column maps the training customers' lowest
   reading of that day to 0 and their highest to 1. The ranges are learned on the training
-  customers only and stored with the model.
+  customers only and stored with the model. A high quantile (0.99, say) can take the maximum's
+  place, so a few huge readings do not squash every other customer near 0.
 - ``"minmax_customer"``: each customer's own lowest reading maps to 0 and highest to 1, so only
   the shape of the curve is left. Nothing is learned.
 - ``"none"``: readings pass unchanged.
@@ -20,6 +21,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from core.cleaning.outliers import row_quantiles
+
 SCALINGS = ("minmax_day", "minmax_customer", "none")
 DEFAULT_CLIP = 5.0
 
@@ -32,15 +35,23 @@ class DayRanges:
     span: np.ndarray
 
     @classmethod
-    def fit(cls, kwh: np.ndarray) -> DayRanges:
-        """Learn the ranges; NaN readings are ignored and an all-NaN column gets range 0."""
+    def fit(cls, kwh: np.ndarray, high_quantile: float = 1.0) -> DayRanges:
+        """Learn the ranges; NaN readings are ignored and an all-NaN column gets range 0.
+
+        The high end of a column is its maximum, or with ``high_quantile`` below 1 that
+        quantile of the column (linear interpolation, as numpy's default).
+        """
         values = kwh.astype(np.float64)
         if values.shape[0] == 0:
             return cls(low=np.zeros(values.shape[1]), span=np.zeros(values.shape[1]))
         present = ~np.isnan(values)
         empty = ~present.any(axis=0)
         low = np.where(empty, 0.0, np.where(present, values, np.inf).min(axis=0))
-        high = np.where(empty, 0.0, np.where(present, values, -np.inf).max(axis=0))
+        if high_quantile >= 1.0:
+            high = np.where(empty, 0.0, np.where(present, values, -np.inf).max(axis=0))
+        else:
+            (high,) = row_quantiles(values.T, (float(high_quantile),))
+            high = np.where(empty, 0.0, high)
         return cls(low=low, span=high - low)
 
     def apply(self, kwh: np.ndarray, clip: float = DEFAULT_CLIP) -> np.ndarray:

@@ -385,12 +385,30 @@ def _exit_code(result) -> int:
     return 0 if any(o.ok for o in result.outcomes.values()) else 1
 
 
+def _data_line(data) -> str:
+    summary = data.summary()
+    return (
+        f"data: {summary['customers']:,} customers x {summary['days']:,} days "
+        f"({summary['first_day']} .. {summary['last_day']}), {summary['theft']:,} thieves, "
+        f"{summary['normal']:,} normal, {summary['missing_fraction']:.1%} missing, "
+        f"{summary['zero_fraction']:.1%} zero"
+        + (" [synthetic demo data]" if data.source.get("name") == "demo" else "")
+    )
+
+
+def _quiet_tensorflow() -> None:
+    from core.training.device import import_tensorflow_quietly
+
+    import_tensorflow_quietly()
+
+
 def run_train(args) -> int:
+    _quiet_tensorflow()
     out = _run_folder(args)
     patience = args.patience if args.patience is not None else PATIENCE
     _check_before_reading(args, args.epochs, patience)
     data = read_data_from_args(args, args.data)
-    print(f"{data!r}")
+    print(_data_line(data))
     if args.folds is not None:
         return _cross_validate(args, data, out, patience=patience)
     result, recorder = _experiment(args, data, out, epochs=args.epochs, patience=patience)
@@ -440,6 +458,7 @@ def _score_to_csv(artifact, data, path: Path, args):
 
 
 def run_score(args) -> int:
+    _quiet_tensorflow()
     from core.artifact import load_artifact
     from core.errors import EtdError
 
@@ -468,6 +487,7 @@ def run_score(args) -> int:
 
 
 def run_pipeline(args) -> int:
+    _quiet_tensorflow()
     started = time.monotonic()
     out = _run_folder(args)
     epochs = args.epochs if args.epochs is not None else (EPOCHS if args.data else DEMO_EPOCHS)
@@ -490,14 +510,7 @@ def run_pipeline(args) -> int:
                 f"demo run: epochs capped at {epochs} (patience {patience}) so it ends in "
                 f"minutes; pass --epochs to change (the reference method uses {EPOCHS})."
             )
-    summary = data.summary()
-    print(
-        f"data: {summary['customers']:,} customers x {summary['days']:,} days "
-        f"({summary['first_day']} .. {summary['last_day']}), {summary['theft']:,} thieves, "
-        f"{summary['normal']:,} normal, {summary['missing_fraction']:.1%} missing, "
-        f"{summary['zero_fraction']:.1%} zero"
-        + (" [synthetic demo data]" if data.source.get("name") == "demo" else "")
-    )
+    print(_data_line(data))
 
     result, recorder = _experiment(args, data, out, epochs=epochs, patience=patience)
     report = result.recipe_report

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import platform
+import sys
 
 log = logging.getLogger(__name__)
 
@@ -39,3 +40,32 @@ def choose_device() -> tuple[str, str]:
         _chosen = ("/CPU:0", f"CPU ({platform.machine()}, {threads} threads)")
     log.info("TensorFlow runs on %s", _chosen[1])
     return _chosen
+
+
+def import_tensorflow_quietly() -> None:
+    """Import TensorFlow with its C++ start-up lines sent to the log instead of stderr.
+
+    TensorFlow 2.2x prints oneDNN and CUDA-probing notices straight to file descriptor 2
+    before its logging is set up, so no environment variable silences them. For the command
+    line they bury the progress bar and the report; this captures them at descriptor level
+    while TensorFlow loads and probes devices, and logs them. Only the CLI calls this: it
+    redirects the whole process's stderr for a moment, which a GUI with other threads must not.
+    """
+    if "tensorflow" in sys.modules:
+        return
+    import tempfile
+
+    with tempfile.TemporaryFile(mode="w+b") as capture:
+        saved = os.dup(2)
+        try:
+            os.dup2(capture.fileno(), 2)
+            import tensorflow as tf
+
+            tf.config.list_physical_devices("GPU")
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+        capture.seek(0)
+        text = capture.read().decode("utf-8", "replace").strip()
+    if text:
+        log.debug("TensorFlow start-up output:\n%s", text)

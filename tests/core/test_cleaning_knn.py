@@ -186,3 +186,43 @@ def test_customers_whose_short_list_of_neighbours_runs_out_are_redone_exactly(mo
     reference = KNNImputer(n_neighbors=5).fit_transform(kwh)
 
     np.testing.assert_allclose(ours, reference, rtol=0, atol=1e-6)
+
+
+def test_a_frozen_build_caches_the_compiled_loops_in_the_users_cache_folder(monkeypatch, tmp_path):
+    from core.cleaning import neighbour_search
+
+    monkeypatch.setattr(neighbour_search.sys, "frozen", True, raising=False)
+    monkeypatch.setattr("platformdirs.user_cache_dir", lambda name: str(tmp_path / name))
+    monkeypatch.setenv("NUMBA_CACHE_DIR", "set by the test")
+    monkeypatch.delenv("NUMBA_CACHE_DIR")
+
+    neighbour_search._writable_cache_dir()
+
+    folder = neighbour_search.os.environ["NUMBA_CACHE_DIR"]
+    assert folder.startswith(str(tmp_path)) and folder.endswith("numba")
+    assert (tmp_path / "etd-workbench" / "numba").is_dir()
+    # A folder the user chose is left alone.
+    monkeypatch.setenv("NUMBA_CACHE_DIR", "/chosen")
+    neighbour_search._writable_cache_dir()
+    assert neighbour_search.os.environ["NUMBA_CACHE_DIR"] == "/chosen"
+
+
+def test_only_the_days_a_short_list_cannot_prove_are_redone_and_values_stay_exact(monkeypatch):
+    import core.cleaning.knn as knn
+
+    kwh = gappy(300, 40, seed=15, share=0.1)
+    kwh[np.random.default_rng(16).random(300) < 0.9, 5] = np.nan  # a day few customers have
+    monkeypatch.setattr(knn, "_NEAREST_KEPT", 12)
+    redone = []
+    fill_by_blocks = knn._fill_by_blocks
+    monkeypatch.setattr(
+        knn, "_fill_by_blocks", lambda *a: redone.append(a[2].sum(axis=1)) or fill_by_blocks(*a)
+    )
+
+    ours = knn_impute(kwh, 5, block_rows=64)
+    reference = KNNImputer(n_neighbors=5).fit_transform(kwh)
+
+    np.testing.assert_allclose(ours, reference, rtol=0, atol=1e-6)
+    # Customers miss about five days each; only the rare day goes to the full donor rows.
+    days_redone = np.concatenate(redone)
+    assert 0 < len(days_redone) < 300 and set(days_redone.tolist()) == {1}

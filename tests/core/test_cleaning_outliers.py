@@ -81,3 +81,34 @@ def test_unknown_rule_or_treatment_is_refused():
         outlier_fences(spiky(), "mad")
     with pytest.raises(ValueError, match="choose one of"):
         treat_outliers(spiky(), treatment="clip")
+
+
+def test_a_flattened_customer_keeps_its_small_steps_and_loses_only_the_spike():
+    kwh = np.full((2, 200), 5.0)
+    kwh[0, [10, 50, 90, 130]] = 7.0  # a meter flattened at 5 kWh, with a few real steps
+    kwh[0, 160] = 3000.0
+    kwh[1] = np.random.default_rng(2).gamma(4.0, 2.0, size=200)  # an ordinary customer
+
+    treated, flagged, _, report = treat_outliers(kwh, "iqr", 3.0, "cap")
+
+    # IQR is 0; the spread falls back to the usual level, 5 kWh: upper fence 5 + 3 * 5.
+    assert np.flatnonzero(flagged[0]).tolist() == [160]
+    assert treated[0, 160] == pytest.approx(20.0)
+    np.testing.assert_array_equal(treated[0, :160], kwh[0, :160])
+    assert report["fallback_customers"] == 1
+    # The ordinary customer keeps the published fences.
+    q1, q3 = np.percentile(kwh[1], [25, 75])
+    low, high = outlier_fences(kwh, "iqr", 3.0)
+    assert high[1] == pytest.approx(q3 + 3.0 * (q3 - q1))
+    assert low[1] == pytest.approx(q1 - 3.0 * (q3 - q1))
+
+
+def test_a_mostly_zero_customer_keeps_its_usual_days():
+    kwh = np.zeros((1, 100))
+    kwh[0, 80:95] = [4.0, 5.0, 6.0, 4.5, 5.5, 4.0, 5.0, 6.0, 4.5, 5.5, 4.0, 5.0, 6.0, 4.5, 900.0]
+
+    _, flagged, _, report = treat_outliers(kwh, "iqr", 3.0, "keep")
+
+    # Fences 0 -/+ 3 x 5 kWh (median of the non-zero days): only the 900 kWh day is extreme.
+    assert np.flatnonzero(flagged[0]).tolist() == [94]
+    assert report["fallback_customers"] == 1 and report["extreme_cells"] == 1

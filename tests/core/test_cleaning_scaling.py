@@ -48,3 +48,17 @@ def test_linear_interpolation_can_be_limited_to_some_days():
     out = interpolate_linear(kwh, days=[3])
 
     assert np.isnan(out[0, 1]) and out[0, 3] == 4.0
+
+
+def test_a_high_quantile_keeps_one_huge_reading_from_squashing_the_day():
+    train = np.tile(np.arange(1.0, 101.0)[:, None], (1, 2))  # 1 .. 100 kWh on both days
+    train[99, 0] = 10_000.0  # one commercial user on day 0
+
+    plain = DayRanges.fit(train).apply(train)
+    robust = DayRanges.fit(train, high_quantile=0.9).apply(train, clip=1.0)
+
+    assert np.median(plain[:, 0]) < 0.01
+    high = np.percentile(train[:, 0], 90)  # 90.1 kWh
+    np.testing.assert_allclose(robust[50, 0], (51.0 - 1.0) / (high - 1.0), rtol=1e-6)
+    assert robust[:, 0].max() == 1.0 and (robust[89:, 0] == 1.0).sum() == 10
+    np.testing.assert_allclose(robust[:, 1], np.minimum((train[:, 1] - 1) / (high - 1), 1.0))

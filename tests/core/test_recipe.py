@@ -47,6 +47,7 @@ def test_default_recipe_is_the_reference_method():
     assert d["imputation"] == {"method": "knn", "k": 5}
     assert d["outliers"] == {"rule": "iqr", "factor": 3.0, "treatment": "cap"}
     assert d["scaling"]["method"] == "minmax_day"
+    assert d["scaling"]["high_quantile"] == 1.0  # the day's maximum maps to 1
 
 
 @pytest.mark.parametrize(
@@ -55,6 +56,7 @@ def test_default_recipe_is_the_reference_method():
         Recipe(),
         Recipe(threshold=0.1, zeros_as_missing=False, min_days=30, imputation="linear"),
         Recipe(outlier_rule="sigma", outlier_factor=2.5, outlier_treatment="drop", scaling="none"),
+        Recipe(scale_high_quantile=0.99, scale_clip=1.0),
     ],
 )
 def test_recipe_survives_a_json_round_trip(recipe):
@@ -74,6 +76,7 @@ def test_recipe_survives_a_json_round_trip(recipe):
         ({"balance": {}}, "unknown section 'balance'"),
         ({"missing_filter": {"zeros_as_missing": "yes"}}, "must be true or false"),
         ({"version": 9}, "version 9 is not supported"),
+        ({"scaling": {"high_quantile": 0.3}}, "scaling.high_quantile is 0.3"),
     ],
 )
 def test_bad_recipe_values_are_refused_naming_the_setting(d, words):
@@ -226,3 +229,21 @@ def test_reference_recipe_on_the_real_slice_keeps_the_absent_day_in_place(sgcc_1
     midway = (cleaned[:, day - 1] + cleaned[:, day + 1]) / 2
     assert untouched.sum() > 100
     np.testing.assert_allclose(cleaned[untouched, day], midway[untouched], rtol=1e-5)
+
+
+def test_robust_day_scaling_lifts_ordinary_customers_off_zero_and_is_stored():
+    train = customers(80, seed=8)
+    kwh = train.kwh.copy()
+    kwh[5:9] *= 300.0  # four commercial users
+    train = ConsumptionData(train.customer_ids, train.days, kwh, train.labels)
+
+    plain = Recipe(outlier_treatment="keep").fit_transform(train)[1]
+    fitted, robust = Recipe(
+        outlier_treatment="keep", scale_high_quantile=0.9, scale_clip=1.0
+    ).fit_transform(train)
+    again = FittedRecipe.from_json_and_arrays(*through_files(*fitted.to_json_and_arrays()))
+
+    assert np.median(plain.X) < 0.02
+    assert 0.3 < np.median(robust.X) < 0.7 and robust.X.max() == 1.0
+    assert robust.report["scaling"]["high_quantile"] == 0.9
+    np.testing.assert_array_equal(again.transform(train).X, robust.X)

@@ -216,7 +216,9 @@ def test_a_page_that_fails_to_build_says_so_in_its_place(window, monkeypatch):
     slot = window.pages.slots["train"]
     assert window.stack.currentWidget() is slot  # the old page is not left up
     assert slot.failure is not None and "could not be opened" in slot.failure.text()
-    assert window.error_boxes and "Train page could not open" in window.error_boxes[-1].windowTitle()
+    assert (
+        window.error_boxes and "Train page could not open" in window.error_boxes[-1].windowTitle()
+    )
 
 
 def _a_run_without_project(window):
@@ -240,23 +242,32 @@ def test_closing_with_unsaved_work_asks_first_and_no_keeps_the_window(
 
     monkeypatch.setattr(main_window, "_someone_to_ask", lambda: True)
     monkeypatch.setattr(QMessageBox, "question", answer_no)
-    window.close()
+    window.quit_asking()  # Project > Quit
     assert window.isVisible()  # nothing lost: the user said no
-    assert "the data set and its cleaning" in asked[0]
+    assert "No project file holds the data set and 1 training run" in asked[0]
     assert "1 training run made without a project" in asked[0]
-    monkeypatch.setattr(main_window, "_someone_to_ask", lambda: False)
+    window.close()  # a close from code (screenshots, tests) never waits for an answer
+    assert len(asked) == 1 and not window.isVisible()
 
 
-def test_save_as_says_runs_made_before_are_not_in_the_project(
+def test_save_as_stores_runs_trained_before_the_project_existed(
     window, demo_small, tmp_path, wait_idle
 ):
+    from core.project import Project
+
     window.workspace.set_data(demo_small, "demo")
     window.show_page("evaluate")
     _a_run_without_project(window)
     window.save_project_as(tmp_path / "late.etdproj")
     wait_idle(window)
-    assert "are not stored in it" in window.notice_box.text()
     assert window.current_page_key == "evaluate"  # saving does not move the user away
+    assert window.unsaved_work() == []  # nothing is left only in memory
+    runs = window.workspace.runs.runs()
+    assert len(runs) == 1 and runs[0]["id"] > 0  # listed once, from the project now
+    window.workspace.close_project()
+    with Project.open(tmp_path / "late.etdproj", read_only=True) as project:
+        stored = project.list_runs()
+    assert len(stored) == 1 and list(stored[0]["results"]) == ["gbm"]
 
 
 def test_the_first_window_fits_a_small_or_scaled_screen():
