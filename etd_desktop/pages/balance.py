@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 
 import numpy as np
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
@@ -73,14 +73,10 @@ class BalancePage(StatefulPage):
             "Clean page; then choose how training grows the thieves.",
             "Go to Clean",
         )
-        super().__init__(workspace, empty, parent)
-        empty.button.clicked.connect(lambda: self.go_to("clean"))
+        super().__init__(workspace, empty, parent, goes_to="clean")
         self.task: Task | None = None
         self.preview: dict | None = None
-        self._timer = QTimer(self)
-        self._timer.setSingleShot(True)
-        self._timer.setInterval(_DEBOUNCE_MS)
-        self._timer.timeout.connect(self.run_preview)
+        self._timer = self.debounced(_DEBOUNCE_MS, self.run_preview)
         self._build()
         workspace.cleaned_changed.connect(self._cleaned_changed)
         self._cleaned_changed()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QLabel, QPushButton, QStackedWidget, QVBoxLayout, QWidget
 
 from etd_desktop.workspace import Workspace
@@ -28,6 +28,18 @@ class Page(QWidget):
 
     def prepare_screenshot(self, step: str = "") -> None:
         """Bring the page into the state the README screenshot shows (``--page key:step``)."""
+
+    def debounced(self, ms: int, slot) -> QTimer:
+        """A single-shot timer that calls ``slot`` ``ms`` after its last ``start()``.
+
+        Previews recompute in a worker; restarting the timer on every change of a spin box
+        runs one preview when the user pauses, not one per arrow click.
+        """
+        timer = QTimer(self)
+        timer.setSingleShot(True)
+        timer.setInterval(ms)
+        timer.timeout.connect(slot)
+        return timer
 
 
 class EmptyState(QWidget):
@@ -66,11 +78,16 @@ class StatefulPage(Page):
     """A page that shows an :class:`EmptyState` until what it needs exists.
 
     Subclasses put their real content into ``self.content`` and call :meth:`show_content`.
+    ``goes_to`` is the key of the page the empty state's button leads to, where the missing
+    thing is made.
     """
 
-    def __init__(self, workspace: Workspace, empty: EmptyState, parent=None):
+    def __init__(self, workspace: Workspace, empty: EmptyState, parent=None, goes_to: str = ""):
         super().__init__(workspace, parent)
         self.empty = empty
+        if goes_to and empty.button is not None:
+            # self.go_to is looked up at click time: the window sets it after construction
+            empty.button.clicked.connect(lambda: self.go_to(goes_to))
         self.content = QWidget()
         self._stack = QStackedWidget()
         self._stack.addWidget(self.empty)

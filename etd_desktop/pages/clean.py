@@ -16,8 +16,7 @@ from __future__ import annotations
 import logging
 
 import numpy as np
-import pyqtgraph as pg
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -31,13 +30,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.cleaning import flag_outliers, missing_profile, outlier_fences
+from core.cleaning import flag_outliers, missing_profile
 from core.dataset import NORMAL, THEFT, UNKNOWN
 from core.recipe import Recipe
 from core.tasks import TaskState, ensure_state
 from etd_desktop import theme
 from etd_desktop.pages.base import EmptyState, StatefulPage
-from etd_desktop.widgets import plots
+from etd_desktop.widgets import cleaning_plots, plots
 from etd_desktop.widgets.steps import Steps
 from etd_desktop.workers import Task
 from etd_desktop.workspace import CleaningResult, Workspace
@@ -112,16 +111,12 @@ class CleanPage(StatefulPage):
             "remaining gaps and treats extreme readings, with a live preview of each step.",
             "Go to Data",
         )
-        super().__init__(workspace, empty, parent)
-        empty.button.clicked.connect(lambda: self.go_to("data"))
+        super().__init__(workspace, empty, parent, goes_to="data")
         self.profile = None
         self.outliers: dict | None = None
         self.task: Task | None = None
         self._tasks: dict[str, Task] = {}
-        self._outlier_timer = QTimer(self)
-        self._outlier_timer.setSingleShot(True)
-        self._outlier_timer.setInterval(_DEBOUNCE_MS)
-        self._outlier_timer.timeout.connect(self.preview_outliers)
+        self._outlier_timer = self.debounced(_DEBOUNCE_MS, self.preview_outliers)
         self.steps = Steps()
         self.steps.add_step("Missing data", self._build_missing())
         self.steps.add_step("Imputation", self._build_imputation())
@@ -244,51 +239,16 @@ class CleanPage(StatefulPage):
         self._outlier_timer.start()
 
     def _draw_missing(self) -> None:
-        chart = self.missing_chart
-        chart.clear()
-        chart.set_title("Share of days missing per customer")
-        plot = chart.add_plot(title="")
-        plot.setLabel("bottom", "days missing (%)")
-        plot.setLabel("left", "customers")
-        share = 100 * np.asarray(self.profile.missing_share)
-        labels = np.asarray(self.profile.labels)
-        edges = np.linspace(0, 100, 101)
-        groups = [("normal", NORMAL), ("theft", THEFT)]
-        if (labels == UNKNOWN).any():
-            groups.append(("unlabelled", UNKNOWN))
-        for word, value in groups:
-            counts, _ = np.histogram(share[labels == value], bins=edges)
-            if not counts.any():
-                continue
-            colour = theme.CLASS_COLOURS.get(word, theme.CUSTOMER_COLOUR)
-            plot.addItem(
-                pg.PlotDataItem(
-                    edges,
-                    counts,
-                    stepMode="center",
-                    fillLevel=0,
-                    pen=plots.pen(colour),
-                    name=word,
-                    brush=theme.band_colour(colour, 80),
-                )
-            )
-        self.threshold_line = pg.InfiniteLine(
+        self.missing_chart.clear()
+        self.threshold_line = cleaning_plots.draw_missing(
+            self.missing_chart,
+            self.profile.missing_share,
+            self.profile.labels,
             self.threshold.value(),
-            angle=90,
-            movable=True,
-            pen=plots.pen(theme.FENCE_COLOUR, 2),
-            label="threshold",
-            labelOpts={"position": 0.9, "color": theme.FENCE_COLOUR},
         )
         self.threshold_line.sigPositionChanged.connect(
             lambda line: self.threshold.setValue(round(max(0.0, line.value()), 1))
         )
-        plot.addItem(self.threshold_line)
-        chart.set_note(
-            "Drag the yellow line or type the threshold. Zero days count as "
-            "missing when the box above is ticked."
-        )
-        chart.finish()
 
     # step 2: imputation --------------------------------------------------------------------
     def _build_imputation(self) -> QWidget:
@@ -409,60 +369,15 @@ class CleanPage(StatefulPage):
         chart.clear()
         if data is None or row is None:
             return
-        values = data.kwh[int(row)].astype(float)
-        lower, upper = outlier_fences(values[None, :], self.rule.currentData(), self.factor.value())
-        lo, hi = float(lower[0]), float(upper[0])
-        log_y = chart.log_box.isChecked()
-        ty = _log_y if log_y else (lambda v: np.asarray(v, dtype=float))
-        chart.set_title(f"Customer {data.customer_ids[int(row)]}")
-        box = chart.add_plot(0, 0, "box plot and fences", legend=False, clip=False)
-        series = chart.add_plot(
-            0, 1, "readings, outside the fences marked", dates=True, colspan=3, clip=False
+        cleaning_plots.draw_fences(
+            chart,
+            data.kwh[int(row)].astype(float),
+            data.days,
+            data.customer_ids[int(row)],
+            self.rule.currentData(),
+            self.factor.value(),
+            log=chart.log_box.isChecked(),
         )
-        for plot in (box, series):
-            plot.getAxis("left").setLogMode(False, log_y)
-        present = values[np.isfinite(values)]
-        if not len(present):
-            chart.set_note("This customer has no readings.")
-            return
-        q1, med, q3 = np.percentile(present, [25, 50, 75])
-        _draw_box(box, present, q1, med, q3, lo, hi, ty)
-        x = plots.day_seconds(data.days)
-        plots.curve(series, x, ty(values), theme.NORMAL_COLOUR, "readings", width=1.2)
-        outside = np.isfinite(values) & ((values < lo) | (values > hi))
-        if outside.any():
-            series.addItem(
-                pg.PlotDataItem(
-                    x[outside],
-                    ty(values[outside]),
-                    pen=None,
-                    symbol="o",
-                    symbolSize=9,
-                    symbolPen=None,
-                    symbolBrush=theme.CAPPED_COLOUR,
-                    name="outside the fences",
-                )
-            )
-        for value, name in ((hi, "upper fence"), (lo, "lower fence")):
-            if np.isfinite(value) and (value > 0 or not log_y):
-                series.addItem(
-                    pg.InfiniteLine(
-                        float(ty(value)),
-                        angle=0,
-                        label=name,
-                        pen=plots.pen(theme.FENCE_COLOUR, 1.5, Qt.PenStyle.DashLine),
-                        labelOpts={"position": 0.05, "color": theme.FENCE_COLOUR},
-                    )
-                )
-        chart.graphics.ci.layout.setColumnStretchFactor(0, 1)
-        chart.graphics.ci.layout.setColumnStretchFactor(1, 4)
-        note = (
-            f"Q1 {q1:.2f}, median {med:.2f}, Q3 {q3:.2f} kWh; fences {lo:.2f} and "
-            f"{hi:.2f} kWh; {int(outside.sum())} readings outside."
-        )
-        if log_y:
-            note += f" Log scale: readings under {LOG_FLOOR} kWh (zeros) are drawn at {LOG_FLOOR}."
-        chart.set_note(note)
 
     # step 4: summary and run ---------------------------------------------------------------
     def _build_summary(self) -> QWidget:
@@ -625,45 +540,19 @@ class CleanPage(StatefulPage):
             return
         out = cleaned.data
         customer = out.customer_ids[int(row)]
-        chart.set_title(f"Customer {customer}: before and after")
-        plot = chart.add_plot(dates=True)
-        x = plots.day_seconds(out.days)
         after = out.kwh[int(row)].astype(float)
         try:
             before = data.kwh[data.index_of(customer)].astype(float)
         except KeyError:
             before = np.full_like(after, np.nan)
-        plots.curve(plot, x, before, theme.RAW_COLOUR, "as imported", width=2.2)
-        plots.curve(plot, x, after, theme.NORMAL_COLOUR, "cleaned", width=1.6)
+        imputed = capped = None
         prepared = cleaned.prepared
         if prepared is not None:
             imputed = np.asarray(prepared.imputed_mask[int(row)], dtype=bool)
             capped = np.asarray(prepared.outlier_mask[int(row)], dtype=bool)
-            if imputed.any():
-                plot.addItem(
-                    pg.ScatterPlotItem(
-                        x[imputed],
-                        after[imputed],
-                        size=6,
-                        pen=None,
-                        brush=pg.mkBrush(theme.IMPUTED_COLOUR),
-                        name=f"imputed ({int(imputed.sum())})",
-                    )
-                )
-            if capped.any():
-                plot.addItem(
-                    pg.ScatterPlotItem(
-                        x[capped],
-                        after[capped],
-                        size=7,
-                        pen=None,
-                        symbol="t",
-                        name=f"outlier ({int(capped.sum())})",
-                        brush=pg.mkBrush(theme.CAPPED_COLOUR),
-                    )
-                )
-        plot.setLabel("left", "kWh")
-        chart.finish()
+        cleaning_plots.draw_before_after(
+            chart, customer, out.days, before, after, imputed=imputed, capped=capped
+        )
 
     # page ----------------------------------------------------------------------------------
     def _run(self, key: str, name: str, fn, *args) -> Task:
@@ -699,63 +588,6 @@ class CleanPage(StatefulPage):
             self.preview_outliers()
         if step.startswith("summary"):
             self.run()
-
-
-LOG_FLOOR = 0.01
-
-
-def _log_y(values):
-    """log10 of kWh for a log axis drawn by hand (BarGraphItem has no log mode)."""
-    return np.log10(np.maximum(np.asarray(values, dtype=float), LOG_FLOOR))
-
-
-def _draw_box(plot, values, q1, med, q3, lo, hi, ty) -> None:
-    """A box plot at x=0: box Q1..Q3, median, whiskers to the last readings inside the fences,
-    the fences dashed, readings outside them as points. ``ty`` maps kWh to the y axis."""
-    inside = values[(values >= lo) & (values <= hi)] if np.isfinite(lo) else values
-    w_lo, w_hi = (inside.min(), inside.max()) if len(inside) else (q1, q3)
-    colour = theme.NORMAL_COLOUR
-    b_lo, b_hi = float(ty(q1)), float(ty(q3))
-    plot.addItem(
-        pg.BarGraphItem(
-            x=[0],
-            y0=[b_lo],
-            height=[max(b_hi - b_lo, 1e-9)],
-            width=0.5,
-            brush=theme.band_colour(colour, 90),
-            pen=plots.pen(colour),
-        )
-    )
-    fg = theme.plot_foreground().name()
-    plot.plot([-0.25, 0.25], ty([med, med]), pen=plots.pen(fg, 2))
-    plot.plot([0, 0], ty([q3, w_hi]), pen=plots.pen(fg, 1))
-    plot.plot([0, 0], ty([w_lo, q1]), pen=plots.pen(fg, 1))
-    plot.plot([-0.12, 0.12], ty([w_hi, w_hi]), pen=plots.pen(fg, 1))
-    plot.plot([-0.12, 0.12], ty([w_lo, w_lo]), pen=plots.pen(fg, 1))
-    outside = values[(values < lo) | (values > hi)]
-    if len(outside):
-        plot.plot(
-            np.zeros(len(outside)),
-            ty(outside),
-            pen=None,
-            symbol="o",
-            symbolSize=8,
-            symbolPen=None,
-            symbolBrush=theme.CAPPED_COLOUR,
-        )
-    for value in (lo, hi):
-        if np.isfinite(value) and float(ty(value)) == float(ty(value)):
-            if value <= 0 and ty is _log_y:
-                continue
-            plot.addItem(
-                pg.InfiniteLine(
-                    float(ty(value)),
-                    angle=0,
-                    pen=plots.pen(theme.FENCE_COLOUR, 1.5, Qt.PenStyle.DashLine),
-                )
-            )
-    plot.setXRange(-0.6, 0.6)
-    plot.getAxis("bottom").setTicks([[(0, "kWh")], []])
 
 
 def _result_samples(cleaned: CleaningResult) -> list[int]:

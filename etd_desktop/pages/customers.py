@@ -78,8 +78,7 @@ class CustomersPage(StatefulPage):
             "score. A stored model can then score every customer, or next month's readings.",
             "Go to the Train page",
         )
-        super().__init__(workspace, empty, parent)
-        empty.button.clicked.connect(lambda: self.go_to("train"))
+        super().__init__(workspace, empty, parent, goes_to="train")
         self.book = workspace.runs
         self.frame: pd.DataFrame | None = None  # the ranked list shown
         self.list_data: ConsumptionData | None = None  # readings behind the list

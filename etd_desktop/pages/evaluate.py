@@ -299,8 +299,7 @@ class EvaluatePage(StatefulPage):
             "side by side, always next to the base rate.",
             "Go to the Train page",
         )
-        super().__init__(workspace, empty, parent)
-        empty.button.clicked.connect(lambda: self.go_to("train"))
+        super().__init__(workspace, empty, parent, goes_to="train")
         self.book = workspace.runs
         self.entries: list[ResultEntry] = []
         self._stale = True

@@ -12,7 +12,7 @@ import logging
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QDate, QStringListModel, Qt, QTimer
+from PySide6.QtCore import QDate, QStringListModel, Qt
 from PySide6.QtWidgets import (
     QButtonGroup,
     QComboBox,
@@ -188,14 +188,10 @@ class ExplorePage(StatefulPage):
             "here once a data set is open.",
             "Go to Data",
         )
-        super().__init__(workspace, empty, parent)
-        empty.button.clicked.connect(lambda: self.go_to("data"))
+        super().__init__(workspace, empty, parent, goes_to="data")
         self.task: Task | None = None
         self.results: dict = {}
-        self._timer = QTimer(self)
-        self._timer.setSingleShot(True)
-        self._timer.setInterval(_DEBOUNCE_MS)
-        self._timer.timeout.connect(self.compute)
+        self._timer = self.debounced(_DEBOUNCE_MS, self.compute)
         self._build()
         workspace.data_changed.connect(self._data_changed)
         workspace.cleaned_changed.connect(self._cleaned_changed)

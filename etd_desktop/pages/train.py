@@ -84,8 +84,7 @@ class TrainPage(StatefulPage):
             "with a FLAG column, a project, or the demo data on the Data page.",
             "Go to the Data page",
         )
-        super().__init__(workspace, empty, parent)
-        empty.button.clicked.connect(lambda: self.go_to("data"))
+        super().__init__(workspace, empty, parent, goes_to="data")
         self.book = workspace.runs
         self.task: Task | None = None
         self.control: RunControl | None = None
