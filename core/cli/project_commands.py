@@ -24,7 +24,13 @@ log = logging.getLogger(__name__)
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
-        "project", help="inspect and use a project file (.etdproj)", description=__doc__
+        "project",
+        help="inspect and use a project file (.etdproj)",
+        description=(
+            "Look into a project file (data sets, cleanings, runs and their metrics, scores, "
+            "inspections), take the ranked visit list out of it, record what an inspection "
+            "found, or start a project from a data file."
+        ),
     )
     sub = parser.add_subparsers(dest="project_command", metavar="ACTION")
     sub.required = True
