@@ -193,16 +193,22 @@ def _note_bad_cells(table: ReadingTable, notes: list[ImportNote]) -> None:
         )
 
 
+def _cell_examples(table, ids, mask, kwh=None) -> list[str]:
+    """The first few flagged cells as 'row 12 (customer A), 2014-01-02[: value]'."""
+    rows, cols = np.nonzero(mask)
+    examples = []
+    for r, c in zip(rows[:EXAMPLES], cols[:EXAMPLES], strict=True):
+        text = f"{table.row_word} {table.rows[r]} (customer {ids[r]}), {table.day_names[c]}"
+        examples.append(text if kwh is None else f"{text}: {kwh[r, c]:g}")
+    return examples
+
+
 def _infinite_to_missing(table, ids, kwh, notes) -> None:
     infinite = np.isinf(kwh)
     count = int(infinite.sum())
     if not count:
         return
-    rows, cols = np.nonzero(infinite)
-    examples = [
-        f"{table.row_word} {table.rows[r]} (customer {ids[r]}), {table.day_names[c]}"
-        for r, c in zip(rows[:EXAMPLES], cols[:EXAMPLES], strict=True)
-    ]
+    examples = _cell_examples(table, ids, infinite)
     kwh[infinite] = np.nan
     notes.append(
         ImportNote(
@@ -221,11 +227,7 @@ def _negative_to_missing(table, ids, kwh, notes) -> None:
     count = int(negative.sum())
     if not count:
         return
-    rows, cols = np.nonzero(negative)
-    examples = [
-        f"{table.row_word} {table.rows[r]} (customer {ids[r]}), {table.day_names[c]}: {kwh[r, c]:g}"
-        for r, c in zip(rows[:EXAMPLES], cols[:EXAMPLES], strict=True)
-    ]
+    examples = _cell_examples(table, ids, negative, kwh)
     kwh[negative] = np.nan
     notes.append(
         ImportNote(
